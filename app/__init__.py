@@ -1,0 +1,91 @@
+"""Tenantry: the application factory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import PROJECT_ROOT, ConfigError, load_config
+from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    try:
+        app.config.from_mapping(load_config(test_config))
+    except ConfigError as exc:
+        # One line, no traceback: the operator needs the reason, not our stack.
+        sys.stderr.write(f"Tenantry cannot start: {exc}\n")
+        raise SystemExit(2) from None
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_request_hooks(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import database, models  # noqa: F401  (models register their tables)
+    from app.auth_session import configure_login
+    from app.security import SecureWhenHttpsSessionInterface
+
+    db.init_app(app)
+    with app.app_context():
+        database.configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    configure_login(login_manager)
+    app.session_interface = SecureWhenHttpsSessionInterface()
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.main import bp as main_bp
+    from app.staff import bp as staff_bp
+    from app.tenant import bp as tenant_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(tenant_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register
+
+    register(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from app.security import set_security_headers
+
+    app.after_request(set_security_headers)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.templating import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.commands import register
+
+    register(app)

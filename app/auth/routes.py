@@ -1,0 +1,98 @@
+from flask import current_app, flash, g, redirect, url_for
+from flask_login import current_user
+
+from app.auth import bp
+from app.auth.forms import SignInForm, SignOutForm, SignUpForm
+from app.auth_session import signed_in_user
+from app.extensions import db, limiter
+from app.rendering import render
+from app.services import accounts
+from app.services.errors import ValidationFailed
+from app.sessions import end_session, next_url, start_session
+from app.tenant.scope import public
+
+
+def _sign_in_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _per_tenant_and_address() -> str:
+    from flask import request
+
+    return f"tenant-login:{g.tenant_slug}:{request.remote_addr}"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(_sign_in_limit, key_func=_per_tenant_and_address, methods=["POST"])
+def login():
+    tenant = g.tenant
+    home = url_for("tenant.home")
+    if signed_in_user(tenant) is not None:
+        return redirect(next_url(home))
+    form = SignInForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate_user(tenant, form.email.data, form.password.data)
+        except ValidationFailed as error:
+            form.apply_service_error(error)
+        else:
+            db.session.commit()
+            start_session(user)
+            return redirect(next_url(home), code=303)
+    elif not form.is_submitted():
+        form.next.data = next_url("")
+    status = 422 if form.errors or form.form_errors else 200
+    return render(
+        "auth/login.html",
+        form=form,
+        tenant=tenant,
+        can_sign_up=accounts.signup_refusal(tenant) is None,
+        status=status,
+    )
+
+
+@bp.post("/logout")
+@public
+def logout():
+    form = SignOutForm()
+    if form.validate_on_submit():
+        user = signed_in_user(g.tenant)
+        end_session(user)
+        db.session.commit()
+        flash("You are signed out.", "info")
+    return redirect(url_for("tenant.auth.login"), code=303)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@public
+@limiter.limit(_sign_in_limit, key_func=_per_tenant_and_address, methods=["POST"])
+def signup():
+    tenant = g.tenant
+    refusal = accounts.signup_refusal(tenant)
+    if refusal:
+        return render("auth/signup_closed.html", tenant=tenant, message=refusal, status=403)
+    if signed_in_user(tenant) is not None:
+        return redirect(url_for("tenant.home"))
+    form = SignUpForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.sign_up(
+                tenant, email=form.email.data, name=form.name.data, password=form.password.data
+            )
+        except ValidationFailed as error:
+            form.apply_service_error(error)
+        else:
+            db.session.commit()
+            start_session(user)
+            flash(f"Welcome to {tenant.name}!", "success")
+            return redirect(url_for("tenant.home"), code=303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render(
+        "auth/signup.html",
+        form=form,
+        tenant=tenant,
+        domains=tenant.signup_email_domains,
+        status=status,
+        signed_in_elsewhere=current_user.is_authenticated,
+    )

@@ -1,0 +1,104 @@
+"""The command line (``flask --app wsgi …``), per CONTRACT.md.
+
+Every command runs in one transaction: on bad input it prints a one-line reason, exits
+non-zero and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from app.extensions import db
+from app.models import StaffRole
+from app.services import accounts, demo, tenants
+from app.services.actors import Actor
+from app.services.errors import ServiceError
+
+staff_cli = AppGroup("staff", help="Platform staff accounts.")
+tenants_cli = AppGroup("tenants", help="Tenants and their owners.")
+demo_cli = AppGroup("demo", help="Demonstration data.")
+
+
+@contextmanager
+def one_transaction() -> Iterator[None]:
+    """Commit if the block succeeds; otherwise roll back and exit with the reason."""
+    try:
+        yield
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+@staff_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--name", default="")
+@click.option(
+    "--role", type=click.Choice(StaffRole.ALL), default=StaffRole.SUPPORT, show_default=True
+)
+def create_staff(email: str, password: str, name: str, role: str) -> None:
+    """Create a platform staff account."""
+    with one_transaction():
+        staff = accounts.create_staff(
+            Actor.system("cli"), email=email, password=password, name=name, role=role
+        )
+    click.echo(f"Created {staff.role} {staff.email} ({staff.public_id}).")
+
+
+@tenants_cli.command("create")
+@click.option("--name", required=True)
+@click.option("--slug", default=None, help="Defaults to one derived from the name.")
+@click.option("--owner-email", required=True)
+@click.option("--owner-password", default=None)
+@click.option("--owner-name", default="")
+@click.option("--allow-signup/--no-allow-signup", default=False, show_default=True)
+def create_tenant(
+    name: str,
+    slug: str | None,
+    owner_email: str,
+    owner_password: str | None,
+    owner_name: str,
+    allow_signup: bool,
+) -> None:
+    """Create a tenant and its owner."""
+    if owner_password is None:
+        raise click.ClickException(
+            "--owner-password is required (emailing the owner an invitation instead "
+            "arrives with outbox email delivery)."
+        )
+    with one_transaction():
+        tenant, owner = tenants.create_tenant(
+            Actor.system("cli"),
+            name=name,
+            slug=slug,
+            owner_email=owner_email,
+            owner_password=owner_password,
+            owner_name=owner_name,
+            allow_signup=allow_signup,
+        )
+    click.echo(f"Created tenant {tenant.name} at /t/{tenant.slug}/ with owner {owner.email}.")
+
+
+@demo_cli.command("seed")
+def seed_demo() -> None:
+    """A demo tenant with its owner and a staff account; prints the logins."""
+    with one_transaction():
+        logins = demo.seed()
+    click.echo("Demo data is ready. Sign in with:")
+    for line in logins:
+        click.echo(f"  {line}")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(tenants_cli)
+    app.cli.add_command(demo_cli)

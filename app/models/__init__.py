@@ -1,0 +1,19 @@
+"""All models, importable from one place (and registered on ``db.metadata``)."""
+
+from app.models.audit import ActorType, AuditEvent
+from app.models.base import UTCDateTime, utcnow
+from app.models.tenant import Tenant, TenantStatus
+from app.models.user import StaffRole, StaffUser, TenantRole, User
+
+__all__ = [
+    "ActorType",
+    "AuditEvent",
+    "StaffRole",
+    "StaffUser",
+    "Tenant",
+    "TenantRole",
+    "TenantStatus",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]

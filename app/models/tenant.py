@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from app.extensions import db
+from app.ids import id_factory
+from app.models.base import TimestampMixin, UTCDateTime
+
+if TYPE_CHECKING:
+    from app.models.user import User
+
+
+class TenantStatus:
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    ALL = (ACTIVE, SUSPENDED)
+
+
+class Tenant(TimestampMixin, db.Model):
+    """An isolated pool of users, organizations, roles and keys."""
+
+    __tablename__ = "tenants"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('active', 'suspended')", name="status_valid"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    public_id: so.Mapped[str] = so.mapped_column(
+        sa.String(40), unique=True, default=id_factory("tenant")
+    )
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    slug: so.Mapped[str] = so.mapped_column(sa.String(63), unique=True)
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default=TenantStatus.ACTIVE)
+    suspended_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Self-service sign-up; when signup_email_domains is non-empty only those domains may.
+    allow_signup: so.Mapped[bool] = so.mapped_column(default=False)
+    signup_email_domains: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+
+    users: so.WriteOnlyMapped[User] = so.relationship(back_populates="tenant")
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status == TenantStatus.SUSPENDED
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.slug}>"

@@ -1,0 +1,170 @@
+"""Signing in, signing up and ending sessions, for tenant users and staff."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import StaffRole, StaffUser, Tenant, TenantRole, User, utcnow
+from app.security import hash_password, password_needs_rehash, verify_password
+from app.services import audit
+from app.services.actors import Actor
+from app.services.errors import Conflict, PermissionDenied, ValidationFailed
+from app.services.validation import (
+    check_password,
+    clean_name,
+    email_domain,
+    normalize_email,
+)
+
+SIGN_IN_FAILED = "That email and password don't match an account here."
+
+
+def find_user(tenant: Tenant, email: str) -> User | None:
+    return db.session.scalar(
+        sa.select(User).where(User.tenant_id == tenant.id, User.email == email)
+    )
+
+
+def authenticate_user(tenant: Tenant, email: str, password: str) -> User:
+    """The user, or ValidationFailed with one message whatever was wrong."""
+    try:
+        email = normalize_email(email)
+    except ValidationFailed:
+        email = ""
+    user = find_user(tenant, email) if email else None
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        raise ValidationFailed(SIGN_IN_FAILED)
+    if not user.is_active_account:
+        raise ValidationFailed(SIGN_IN_FAILED)
+    _after_sign_in(user, password)
+    audit.record(
+        Actor.for_user(user),
+        "user.signed_in",
+        tenant=tenant,
+        target_type="user",
+        target_id=user.public_id,
+        target_label=user.email,
+    )
+    return user
+
+
+def authenticate_staff(email: str, password: str) -> StaffUser:
+    try:
+        email = normalize_email(email)
+    except ValidationFailed:
+        email = ""
+    staff = (
+        db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email)) if email else None
+    )
+    if not verify_password(staff.password_hash if staff else None, password) or staff is None:
+        raise ValidationFailed(SIGN_IN_FAILED)
+    if not staff.is_active_account:
+        raise ValidationFailed(SIGN_IN_FAILED)
+    _after_sign_in(staff, password)
+    audit.record(
+        Actor.for_staff(staff),
+        "staff.signed_in",
+        target_type="staff",
+        target_id=staff.public_id,
+        target_label=staff.email,
+    )
+    return staff
+
+
+def _after_sign_in(account: User | StaffUser, password: str) -> None:
+    account.last_login_at = utcnow()
+    if account.password_hash and password_needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+
+
+def end_all_sessions(account: User | StaffUser) -> None:
+    """Every session cookie issued so far for this account stops working."""
+    account.session_version += 1
+
+
+def signup_refusal(tenant: Tenant, email: str | None = None) -> str | None:
+    """Why this tenant (or this address) can't sign up here, or None if it can."""
+    if not tenant.allow_signup:
+        return "This organization doesn't offer sign-up: ask an administrator to invite you."
+    if email and tenant.signup_email_domains:
+        if email_domain(email) not in tenant.signup_email_domains:
+            allowed = ", ".join(tenant.signup_email_domains)
+            return f"Sign-up here is limited to addresses at {allowed}."
+    return None
+
+
+def sign_up(tenant: Tenant, *, email: str, name: str, password: str) -> User:
+    email = normalize_email(email)
+    refusal = signup_refusal(tenant)
+    if refusal:
+        raise PermissionDenied(refusal)
+    refusal = signup_refusal(tenant, email)
+    if refusal:
+        raise ValidationFailed(refusal, field="email")
+    name = clean_name(name)
+    check_password(password)
+    if find_user(tenant, email) is not None:
+        raise ValidationFailed(
+            "An account with this email already exists here: sign in instead.", field="email"
+        )
+    user = create_user(tenant, email=email, name=name, password=password)
+    audit.record(
+        Actor.for_user(user),
+        "user.signed_up",
+        tenant=tenant,
+        target_type="user",
+        target_id=user.public_id,
+        target_label=user.email,
+    )
+    return user
+
+
+def create_user(
+    tenant: Tenant,
+    *,
+    email: str,
+    name: str,
+    password: str | None,
+    tenant_role: str = TenantRole.MEMBER,
+) -> User:
+    """Insert a user whose input is already validated; flushes so the id is known."""
+    if tenant_role not in TenantRole.ALL:
+        raise ValidationFailed(f"Unknown tenant role “{tenant_role}”.", field="tenant_role")
+    user = User(
+        tenant_id=tenant.id,
+        email=email,
+        name=name,
+        password_hash=hash_password(password) if password else None,
+        tenant_role=tenant_role,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def create_staff(
+    actor: Actor, *, email: str, password: str, name: str = "", role: str = StaffRole.SUPPORT
+) -> StaffUser:
+    email = normalize_email(email)
+    check_password(password)
+    if role not in StaffRole.ALL:
+        raise ValidationFailed(
+            f"Unknown staff role “{role}”: use superadmin or support.", field="role"
+        )
+    if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == email)):
+        raise Conflict(f"A staff account for {email} already exists.")
+    staff = StaffUser(
+        email=email, name=" ".join(name.split()), password_hash=hash_password(password), role=role
+    )
+    db.session.add(staff)
+    db.session.flush()
+    audit.record(
+        actor,
+        "staff.created",
+        target_type="staff",
+        target_id=staff.public_id,
+        target_label=staff.email,
+        after={"email": staff.email, "role": staff.role},
+    )
+    return staff

@@ -1,0 +1,38 @@
+"""Errors services raise; one policy in app.errors turns them into pages or fragments."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    code = "not_found"
+
+
+class PermissionDenied(ServiceError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    code = "conflict"
+
+
+class ValidationFailed(ServiceError):
+    """Bad input; ``field_errors`` maps a form field name to its message."""
+
+    status_code = 422
+    code = "invalid"
+
+    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field_errors: dict[str, str] = {field: message} if field else {}

@@ -1,0 +1,180 @@
+"""Tenants: create with their owner, find, list, suspend and reactivate."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
+
+from app.extensions import db
+from app.models import StaffUser, Tenant, TenantRole, TenantStatus, User, utcnow
+from app.pagination import Page, paginate
+from app.services import audit
+from app.services.accounts import create_user
+from app.services.actors import Actor
+from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.services.validation import (
+    check_password,
+    clean_name,
+    make_slug,
+    next_free_slug,
+    normalize_email,
+)
+
+SLUG_RETRIES = 5
+
+
+def get_tenant(slug: str) -> Tenant:
+    """An existing, not deleted tenant (suspended ones included: the caller decides)."""
+    tenant = db.session.scalar(
+        sa.select(Tenant).where(Tenant.slug == slug, Tenant.deleted_at.is_(None))
+    )
+    if tenant is None:
+        raise NotFound("No such tenant.")
+    return tenant
+
+
+def _slug_taken(slug: str) -> bool:
+    return db.session.scalar(sa.select(Tenant.id).where(Tenant.slug == slug)) is not None
+
+
+def require_superadmin(actor: Actor, what: str) -> None:
+    staff: StaffUser | None = actor.staff
+    if actor.type == "staff" and (staff is None or not staff.is_superadmin):
+        raise PermissionDenied(f"Only a superadmin can {what}.")
+
+
+def create_tenant(
+    actor: Actor,
+    *,
+    name: str,
+    owner_email: str,
+    owner_password: str | None,
+    owner_name: str = "",
+    slug: str | None = None,
+    allow_signup: bool = False,
+) -> tuple[Tenant, User]:
+    """A tenant and its owner. An explicit slug must be free; a derived one gets -2, -3…"""
+    require_superadmin(actor, "create tenants")
+    name = clean_name(name)
+    owner_email = normalize_email(owner_email, field="owner_email")
+    if owner_password is None:
+        raise ValidationFailed("Set a password for the owner.", field="owner_password")
+    check_password(owner_password, field="owner_password")
+    explicit = bool(slug and slug.strip())
+    base = make_slug(slug if explicit else name, field="slug" if explicit else "name")
+    if explicit and base != slug.strip():
+        raise ValidationFailed(
+            f"Use lowercase letters, digits and hyphens, e.g. “{base}”.", field="slug"
+        )
+
+    for _attempt in range(SLUG_RETRIES):
+        if explicit and _slug_taken(base):
+            raise Conflict(f"The slug “{base}” is already taken.")
+        candidate = base if explicit else next_free_slug(base, _slug_taken)
+        tenant = Tenant(name=name, slug=candidate, allow_signup=allow_signup)
+        try:
+            # A savepoint: a concurrent insert of the same slug loses only this attempt.
+            with db.session.begin_nested():
+                db.session.add(tenant)
+                db.session.flush()
+        except sa_exc.IntegrityError:
+            continue
+        break
+    else:
+        raise Conflict("Could not find a free slug; try again.")
+
+    owner = create_user(
+        tenant,
+        email=owner_email,
+        name=" ".join(owner_name.split()),
+        password=owner_password,
+        tenant_role=TenantRole.OWNER,
+    )
+    audit.record(
+        actor,
+        "tenant.created",
+        tenant=tenant,
+        target_type="tenant",
+        target_id=tenant.public_id,
+        target_label=tenant.name,
+        after={"name": tenant.name, "slug": tenant.slug, "owner_email": owner.email},
+    )
+    return tenant, owner
+
+
+def suspend_tenant(actor: Actor, tenant: Tenant) -> Tenant:
+    require_superadmin(actor, "suspend tenants")
+    if tenant.status == TenantStatus.SUSPENDED:
+        raise Conflict(f"{tenant.name} is already suspended.")
+    tenant.status = TenantStatus.SUSPENDED
+    tenant.suspended_at = utcnow()
+    audit.record(
+        actor,
+        "tenant.suspended",
+        tenant=tenant,
+        target_type="tenant",
+        target_id=tenant.public_id,
+        target_label=tenant.name,
+        before={"status": TenantStatus.ACTIVE},
+        after={"status": TenantStatus.SUSPENDED},
+    )
+    return tenant
+
+
+def reactivate_tenant(actor: Actor, tenant: Tenant) -> Tenant:
+    require_superadmin(actor, "reactivate tenants")
+    if tenant.status == TenantStatus.ACTIVE:
+        raise Conflict(f"{tenant.name} is already active.")
+    tenant.status = TenantStatus.ACTIVE
+    tenant.suspended_at = None
+    audit.record(
+        actor,
+        "tenant.reactivated",
+        tenant=tenant,
+        target_type="tenant",
+        target_id=tenant.public_id,
+        target_label=tenant.name,
+        before={"status": TenantStatus.SUSPENDED},
+        after={"status": TenantStatus.ACTIVE},
+    )
+    return tenant
+
+
+def get_tenant_by_public_id(public_id: str) -> Tenant:
+    tenant = db.session.scalar(
+        sa.select(Tenant).where(Tenant.public_id == public_id, Tenant.deleted_at.is_(None))
+    )
+    if tenant is None:
+        raise NotFound("No such tenant.")
+    return tenant
+
+
+def search_tenants(query: str = "", *, page: int = 1, per_page: int = 25) -> Page[Tenant]:
+    """Tenants by name or slug fragment (``%`` and ``_`` match literally), newest first."""
+    stmt = sa.select(Tenant).where(Tenant.deleted_at.is_(None))
+    query = query.strip()
+    if query:
+        pattern = f"%{escape_like(query.lower())}%"
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(Tenant.name).like(pattern, escape="\\"),
+                Tenant.slug.like(pattern, escape="\\"),
+            )
+        )
+    return paginate(stmt.order_by(Tenant.created_at.desc(), Tenant.id.desc()), page, per_page)
+
+
+def count_users(tenant_ids: list[int]) -> dict[int, int]:
+    """User counts for a page of tenants, in one query."""
+    if not tenant_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(User.tenant_id, sa.func.count())
+        .where(User.tenant_id.in_(tenant_ids))
+        .group_by(User.tenant_id)
+    )
+    return {tenant_id: count for tenant_id, count in rows}
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,77 @@
+"""Input rules shared by every door (pages, CLI, API): emails, names, slugs, passwords."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from email_validator import EmailNotValidError, validate_email
+from slugify import slugify
+
+from app.security import MIN_PASSWORD_LENGTH
+from app.services.errors import ValidationFailed
+
+RESERVED_SLUGS = frozenset(
+    {
+        "new", "settings", "admin", "api", "login", "logout", "signup", "staff", "static",
+        "orgs", "org", "members", "invitations", "teams", "audit", "token", "dev", "www",
+        "help", "support", "account", "me", "self", "well-known", "deleted", "search",
+    }
+)  # fmt: skip
+MAX_SLUG_LENGTH = 60
+
+
+def normalize_email(raw: str | None, *, field: str = "email") -> str:
+    """Validated, normalised and lower-cased: one spelling per address."""
+    try:
+        info = validate_email((raw or "").strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationFailed(f"Enter a valid email address ({exc}).", field=field) from exc
+    return info.normalized.lower()
+
+
+def email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[1]
+
+
+def clean_name(raw: str | None, *, field: str = "name", limit: int = 120) -> str:
+    name = " ".join((raw or "").split())
+    if not name:
+        raise ValidationFailed("Enter a name.", field=field)
+    if len(name) > limit:
+        raise ValidationFailed(f"Use at most {limit} characters.", field=field)
+    return name
+
+
+def check_password(password: str | None, *, field: str = "password") -> str:
+    if not password or len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"Use at least {MIN_PASSWORD_LENGTH} characters for the password.", field=field
+        )
+    if len(password) > 1024:
+        raise ValidationFailed("That password is too long.", field=field)
+    return password
+
+
+def make_slug(text: str | None, *, field: str = "slug") -> str:
+    """Lowercase ASCII, hyphen-separated, transliterated; empty and reserved results refused."""
+    slug = slugify(text or "", max_length=MAX_SLUG_LENGTH, word_boundary=True, save_order=True)
+    if not slug:
+        raise ValidationFailed(
+            "That gives an empty address: use some letters or digits.", field=field
+        )
+    if slug in RESERVED_SLUGS:
+        raise ValidationFailed(f"“{slug}” is reserved: choose another.", field=field)
+    return slug
+
+
+def next_free_slug(base: str, is_taken: Callable[[str], bool]) -> str:
+    """``base``, else ``base-2``, ``base-3``, … (trimmed so the suffix always fits)."""
+    if not is_taken(base):
+        return base
+    n = 2
+    while True:
+        suffix = f"-{n}"
+        candidate = base[: MAX_SLUG_LENGTH - len(suffix)].rstrip("-") + suffix
+        if not is_taken(candidate):
+            return candidate
+        n += 1

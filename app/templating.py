@@ -1,0 +1,27 @@
+"""Template globals and filters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+from app.extensions import htmx
+
+HTMX_VERSION = "2.0.11"
+PICO_VERSION = "2.1.1"
+
+
+def format_datetime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
+    return value.strftime(fmt) if value else ""
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        htmx=htmx,
+        htmx_path=f"vendor/htmx-{HTMX_VERSION}/htmx.min.js",
+        pico_path=f"vendor/pico-{PICO_VERSION}/pico.min.css",
+    )
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

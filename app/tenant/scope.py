@@ -1,0 +1,73 @@
+"""Load the tenant from the URL and make sure the visitor may be here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort, current_app, g, redirect, request, url_for
+
+from app.auth_session import signed_in_user
+from app.extensions import htmx
+from app.models import Tenant, User
+from app.rendering import htmx_redirect, render, wants_fragment
+from app.services.errors import NotFound
+from app.services.tenants import get_tenant
+from app.tenant import bp
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def public(view: F) -> F:
+    """Mark a tenant view as open to visitors who are not signed in (sign-in, sign-up)."""
+    view.tenant_public = True  # type: ignore[attr-defined]
+    return view
+
+
+@bp.url_value_preprocessor
+def pull_tenant_slug(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    g.tenant_slug = values.pop("tenant") if values else None
+
+
+@bp.url_defaults
+def add_tenant_slug(endpoint: str, values: dict[str, Any]) -> None:
+    tenant: Tenant | None = g.get("tenant")
+    if tenant is not None and "tenant" not in values:
+        if current_app.url_map.is_endpoint_expecting(endpoint, "tenant"):
+            values["tenant"] = tenant.slug
+
+
+@bp.before_request
+def load_tenant_and_check_visitor():
+    try:
+        g.tenant = get_tenant(g.tenant_slug)
+    except NotFound:
+        abort(404)
+    if g.tenant.is_suspended:
+        return render("tenant/suspended.html", status=403)
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "tenant_public", False):
+        return None
+
+    user: User | None = signed_in_user(g.tenant)
+    if user is not None:
+        g.user = user
+        return None
+    if isinstance(_current_account(), User):
+        abort(404)  # another tenant's user: this tenant does not exist for them
+    login_url = url_for("tenant.auth.login", next=request.full_path.rstrip("?"))
+    if htmx and wants_fragment():
+        return htmx_redirect(login_url)
+    return redirect(login_url)
+
+
+def _current_account():
+    from flask_login import current_user
+
+    return current_user._get_current_object()
+
+
+@bp.context_processor
+def tenant_template_context() -> dict[str, Any]:
+    return {"tenant": g.get("tenant"), "user": g.get("user")}

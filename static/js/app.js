@@ -1,0 +1,25 @@
+// Small behaviours htmx doesn't cover. No inline scripts anywhere (the CSP forbids them).
+(function () {
+  "use strict";
+
+  function flash(message) {
+    var region = document.getElementById("flash-region");
+    if (!region) return;
+    var alert = document.createElement("div");
+    alert.className = "alert alert-error";
+    alert.setAttribute("role", "alert");
+    alert.textContent = message;
+    region.appendChild(alert);
+  }
+
+  // The network failed (server down, offline): say so instead of doing nothing.
+  document.addEventListener("htmx:sendError", function () {
+    flash("The server could not be reached. Check your connection and try again.");
+  });
+
+  // Alerts in the flash region fade after a while; errors stay until the next action.
+  document.addEventListener("htmx:beforeRequest", function () {
+    var region = document.getElementById("flash-region");
+    if (region) region.querySelectorAll(".alert-error").forEach(function (el) { el.remove(); });
+  });
+})();

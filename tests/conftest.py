@@ -1,0 +1,340 @@
+"""The test bench: app, per-test rolled-back database, clients, factories, SMTP server.
+
+Runs on in-memory SQLite by default; on PostgreSQL when TEST_DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
+
+from app import create_app
+from app.extensions import db, limiter
+from app.models import StaffRole, StaffUser, Tenant, TenantRole, User
+from app.security import hash_password
+from app.services import accounts
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or ""
+ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+PASSWORD = "correct-horse-battery"
+# Hashing with production argon2 costs for every factory user would dominate the suite.
+_PASSWORD_HASH = hash_password(PASSWORD)
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL ' + TEST_DATABASE_URL if ON_POSTGRES else 'SQLite (memory)'}"
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL or "sqlite://",
+            "LOGIN_RATE_LIMIT": "1000 per minute",
+        }
+    )
+    with app.app_context():
+        try:
+            with db.engine.connect():
+                pass
+        except sa.exc.OperationalError as exc:
+            pytest.exit(f"TEST_DATABASE_URL is set but unreachable: {exc}", returncode=3)
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+class _ConnectionBoundSession(FlaskSQLAlchemySession):
+    """Flask-SQLAlchemy's session always picks the engine; in tests, use our connection."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
+@pytest.fixture(autouse=True)
+def _database(app: Flask) -> Iterator[None]:
+    """Each test runs in one outer transaction that is rolled back at the end.
+
+    Requests still ``commit()``: with ``create_savepoint`` those commits release a
+    savepoint inside the outer transaction, so nothing outlives the test. No app context
+    stays pushed during the test (each request gets its own, as in production); objects
+    from factories stay readable after their context ends (``expire_on_commit=False``).
+    """
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {
+                "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+                "class_": _ConnectionBoundSession,
+                "expire_on_commit": False,
+            }
+        )
+    try:
+        yield
+    finally:
+        with app.app_context():
+            db.session.remove()
+        db.session = original
+        outer.rollback()
+        connection.close()
+        limiter.reset()
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[None]:
+    """For tests that call services directly (and make no requests meanwhile)."""
+    with app.app_context():
+        yield
+
+
+# --- clients -------------------------------------------------------------------------
+
+
+class CSRFClient(FlaskClient):
+    """A test client that behaves like a browser: it fetches a page, then posts its token.
+
+    ``post(url, data=…)`` adds the session's CSRF token unless ``csrf=False`` is given.
+    """
+
+    def csrf_token(self) -> str:
+        response = self.get("/")
+        match = re.search(rb'"X-CSRFToken": "([^"]+)"', response.data)
+        assert match, "no CSRF token on the start page"
+        return match.group(1).decode()
+
+    def post(self, *args, csrf: bool = True, **kwargs):
+        if csrf:
+            data = kwargs.setdefault("data", {})
+            if isinstance(data, dict) and "csrf_token" not in data:
+                data["csrf_token"] = self.csrf_token()
+        return super().post(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask) -> CSRFClient:
+    app.test_client_class = CSRFClient
+    return app.test_client()  # type: ignore[return-value]
+
+
+class HtmxClient(CSRFClient):
+    """Every request carries HX-Request (and the CSRF header, as base.html's hx-headers)."""
+
+    def open(self, *args, **kwargs):
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers.setdefault("HX-Request", "true")
+        kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+    def post(self, *args, csrf: bool = True, **kwargs):
+        if csrf:
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+            kwargs["headers"] = headers
+        return FlaskClient.post(self, *args, **kwargs)
+
+
+@pytest.fixture
+def htmx_client(app: Flask) -> HtmxClient:
+    app.test_client_class = HtmxClient
+    return app.test_client()  # type: ignore[return-value]
+
+
+# --- factories -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def create_tenant(app: Flask) -> Callable[..., Tenant]:
+    counter = iter(range(1, 1_000_000))
+
+    def make(name: str | None = None, **fields) -> Tenant:
+        n = next(counter)
+        with app.app_context():
+            tenant = Tenant(
+                name=name or f"Tenant {n}", slug=fields.pop("slug", f"tenant-{n}"), **fields
+            )
+            db.session.add(tenant)
+            db.session.commit()
+            return tenant
+
+    return make
+
+
+@pytest.fixture
+def create_user(app: Flask) -> Callable[..., User]:
+    counter = iter(range(1, 1_000_000))
+
+    def make(tenant: Tenant, email: str | None = None, **fields) -> User:
+        n = next(counter)
+        with app.app_context():
+            user = accounts.create_user(
+                tenant,
+                email=email or f"user{n}@example.com",
+                name=fields.pop("name", f"User {n}"),
+                password=None,
+                tenant_role=fields.pop("tenant_role", TenantRole.MEMBER),
+            )
+            user.password_hash = fields.pop("password_hash", _PASSWORD_HASH)
+            for key, value in fields.items():
+                setattr(user, key, value)
+            db.session.commit()
+            return user
+
+    return make
+
+
+@pytest.fixture
+def create_staff(app: Flask) -> Callable[..., StaffUser]:
+    counter = iter(range(1, 1_000_000))
+
+    def make(role: str = StaffRole.SUPERADMIN, email: str | None = None) -> StaffUser:
+        with app.app_context():
+            staff = StaffUser(
+                email=email or f"staff{next(counter)}@platform.example",
+                name="Staff Person",
+                password_hash=_PASSWORD_HASH,
+                role=role,
+            )
+            db.session.add(staff)
+            db.session.commit()
+            return staff
+
+    return make
+
+
+@pytest.fixture
+def tenant(create_tenant) -> Tenant:
+    return create_tenant("Acme", slug="acme")
+
+
+@pytest.fixture
+def owner(tenant, create_user) -> User:
+    return create_user(tenant, "owner@acme.example", tenant_role=TenantRole.OWNER, name="Olive")
+
+
+# --- signing in ----------------------------------------------------------------------
+
+
+class Auth:
+    """Sign a client in the way a person does: through the sign-in form."""
+
+    def __init__(self, app: Flask, client: CSRFClient) -> None:
+        self.app = app
+        self.client = client
+
+    def login(self, user: User, password: str = PASSWORD):
+        with self.app.app_context():
+            tenant_slug = db.session.get(Tenant, user.tenant_id).slug
+        response = self.client.post(
+            f"/t/{tenant_slug}/login", data={"email": user.email, "password": password}
+        )
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        return response
+
+    def login_staff(self, staff: StaffUser, password: str = PASSWORD):
+        response = self.client.post(
+            "/staff/login", data={"email": staff.email, "password": password}
+        )
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        return response
+
+    def logout(self, tenant_slug: str):
+        return self.client.post(f"/t/{tenant_slug}/logout")
+
+
+@pytest.fixture
+def auth(app, client) -> Auth:
+    return Auth(app, client)
+
+
+# --- counting SQL --------------------------------------------------------------------
+
+
+@dataclass
+class QueryCounter:
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Callable[[], QueryCounter]:
+    """``with count_queries() as q: …`` then ``q.count``; savepoint bookkeeping excluded."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        counter = QueryCounter()
+
+        def before_cursor_execute(_conn, _cursor, statement, *_args):
+            if not re.match(r"\s*(SAVEPOINT|RELEASE|ROLLBACK TO|BEGIN|COMMIT)", statement, re.I):
+                counter.statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", before_cursor_execute)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", before_cursor_execute)
+
+    return counting
+
+
+# --- SMTP ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class SMTPSink:
+    host: str
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        self.messages.append(message_from_bytes(envelope.content))
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPSink]:
+    """A real SMTP server on a free local port; ``.messages`` holds what it received."""
+    from aiosmtpd.controller import Controller
+
+    sink = SMTPSink("127.0.0.1", free_port())
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+        asyncio.set_event_loop(None)

@@ -30,8 +30,7 @@ MESSAGES = {
     500: ("Something went wrong", "An unexpected error happened; nothing was changed."),
 }
 CSRF_MESSAGE = (
-    "This form has expired or its security token is missing. "
-    "Reload the page and try again."
+    "This form has expired or its security token is missing. Reload the page and try again."
 )
 
 

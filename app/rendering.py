@@ -15,7 +15,9 @@ def wants_fragment() -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def render(template: str, *, block: str | None = None, status: int = 200, **context: Any) -> Response:
+def render(
+    template: str, *, block: str | None = None, status: int = 200, **context: Any
+) -> Response:
     if block is not None and wants_fragment():
         body = render_block(template, block, **context)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
@@ -31,10 +32,8 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def _burn_time(password: str) -> None:
-    try:
+    with suppress(VerificationError):
         _hasher.verify(_DUMMY_HASH, password)
-    except VerificationError:
-        pass
 
 
 def password_needs_rehash(password_hash: str) -> bool:

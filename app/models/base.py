@@ -37,6 +37,4 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 class TimestampMixin:
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    updated_at: so.Mapped[datetime] = so.mapped_column(
-        UTCDateTime, default=utcnow, onupdate=utcnow
-    )
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

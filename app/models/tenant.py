@@ -24,9 +24,7 @@ class Tenant(TimestampMixin, db.Model):
     """An isolated pool of users, organizations, roles and keys."""
 
     __tablename__ = "tenants"
-    __table_args__ = (
-        sa.CheckConstraint("status IN ('active', 'suspended')", name="status_valid"),
-    )
+    __table_args__ = (sa.CheckConstraint("status IN ('active', 'suspended')", name="status_valid"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     public_id: so.Mapped[str] = so.mapped_column(

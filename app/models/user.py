@@ -86,9 +86,7 @@ class StaffUser(SessionIdentity, TimestampMixin, db.Model):
     """The platform's own people; they belong to no tenant."""
 
     __tablename__ = "staff_users"
-    __table_args__ = (
-        sa.CheckConstraint("role IN ('superadmin', 'support')", name="role_valid"),
-    )
+    __table_args__ = (sa.CheckConstraint("role IN ('superadmin', 'support')", name="role_valid"),)
     kind = "staff"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -87,10 +87,13 @@ def signup_refusal(tenant: Tenant, email: str | None = None) -> str | None:
     """Why this tenant (or this address) can't sign up here, or None if it can."""
     if not tenant.allow_signup:
         return "This organization doesn't offer sign-up: ask an administrator to invite you."
-    if email and tenant.signup_email_domains:
-        if email_domain(email) not in tenant.signup_email_domains:
-            allowed = ", ".join(tenant.signup_email_domains)
-            return f"Sign-up here is limited to addresses at {allowed}."
+    if (
+        email
+        and tenant.signup_email_domains
+        and email_domain(email) not in tenant.signup_email_domains
+    ):
+        allowed = ", ".join(tenant.signup_email_domains)
+        return f"Sign-up here is limited to addresses at {allowed}."
     return None
 
 

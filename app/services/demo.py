@@ -10,7 +10,7 @@ from app.services import accounts, tenants
 from app.services.actors import Actor
 
 DEMO_TENANT_SLUG = "acme"
-DEMO_PASSWORD = "demo-password-1"
+DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - printed for the demo on purpose
 DEMO_OWNER = "owner@acme.example"
 DEMO_ADMIN = "admin@acme.example"
 DEMO_MEMBER = "member@acme.example"
@@ -38,9 +38,7 @@ def seed() -> list[str]:
             password=DEMO_PASSWORD,
             tenant_role=TenantRole.ADMIN,
         )
-        accounts.create_user(
-            tenant, email=DEMO_MEMBER, name="Mia Member", password=DEMO_PASSWORD
-        )
+        accounts.create_user(tenant, email=DEMO_MEMBER, name="Mia Member", password=DEMO_PASSWORD)
     if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == DEMO_STAFF)) is None:
         accounts.create_staff(
             actor,

@@ -69,7 +69,7 @@ def create_tenant(
 
     for _attempt in range(SLUG_RETRIES):
         if explicit and _slug_taken(base):
-            raise Conflict(f"The slug “{base}” is already taken.")
+            raise ValidationFailed(f"The slug “{base}” is already taken.", field="slug")
         candidate = base if explicit else next_free_slug(base, _slug_taken)
         tenant = Tenant(name=name, slug=candidate, allow_signup=allow_signup)
         try:
@@ -173,7 +173,7 @@ def count_users(tenant_ids: list[int]) -> dict[int, int]:
         .where(User.tenant_id.in_(tenant_ids))
         .group_by(User.tenant_id)
     )
-    return {tenant_id: count for tenant_id, count in rows}
+    return dict(rows.all())
 
 
 def escape_like(text: str) -> str:

@@ -12,11 +12,34 @@ from app.services.errors import ValidationFailed
 
 RESERVED_SLUGS = frozenset(
     {
-        "new", "settings", "admin", "api", "login", "logout", "signup", "staff", "static",
-        "orgs", "org", "members", "invitations", "teams", "audit", "token", "dev", "www",
-        "help", "support", "account", "me", "self", "well-known", "deleted", "search",
+        "new",
+        "settings",
+        "admin",
+        "api",
+        "login",
+        "logout",
+        "signup",
+        "staff",
+        "static",
+        "orgs",
+        "org",
+        "members",
+        "invitations",
+        "teams",
+        "audit",
+        "token",
+        "dev",
+        "www",
+        "help",
+        "support",
+        "account",
+        "me",
+        "self",
+        "well-known",
+        "deleted",
+        "search",
     }
-)  # fmt: skip
+)
 MAX_SLUG_LENGTH = 60
 
 

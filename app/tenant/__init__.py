@@ -8,7 +8,7 @@ from flask import Blueprint
 
 bp = Blueprint("tenant", __name__, url_prefix="/t/<tenant>")
 
-from app.tenant import routes, scope  # noqa: E402, F401
 from app.auth import bp as auth_bp  # noqa: E402
+from app.tenant import routes, scope  # noqa: E402, F401
 
 bp.register_blueprint(auth_bp)

@@ -32,9 +32,12 @@ def pull_tenant_slug(_endpoint: str | None, values: dict[str, Any] | None) -> No
 @bp.url_defaults
 def add_tenant_slug(endpoint: str, values: dict[str, Any]) -> None:
     tenant: Tenant | None = g.get("tenant")
-    if tenant is not None and "tenant" not in values:
-        if current_app.url_map.is_endpoint_expecting(endpoint, "tenant"):
-            values["tenant"] = tenant.slug
+    if (
+        tenant is not None
+        and "tenant" not in values
+        and current_app.url_map.is_endpoint_expecting(endpoint, "tenant")
+    ):
+        values["tenant"] = tenant.slug
 
 
 @bp.before_request

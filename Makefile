@@ -1,0 +1,73 @@
+# Tenantry: `make run` to try it, `make test` to prove it. Everything else is optional.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test lint format install install-test chromium bench vendor clean help
+
+help:
+	@echo "make run    set up .venv, migrate, seed demo data, serve http://127.0.0.1:$(PORT) (debug)"
+	@echo "make test   install test dependencies (and Chromium) and run the whole suite"
+	@echo "make lint   ruff check + format check"
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Tenantry needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps re-run the install whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: install
+	FLASK_DEBUG=1 $(BIN)/flask db upgrade
+	FLASK_DEBUG=1 $(BIN)/flask demo seed
+	$(BIN)/flask run --debug --host 127.0.0.1 --port $(PORT)
+
+# Browser tests drive Debian's Chromium; Playwright's own download can't run everywhere.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests…"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "NOTE: /usr/bin/chromium is missing and I can't install it (not root or no apt-get)."; \
+		echo "      Run 'sudo apt-get install -y chromium'; browser tests are skipped until then."; \
+	fi
+
+test: install-test chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Refresh the vendored front-end files from npm (pinned versions; commit the result).
+HTMX_VERSION := 2.0.11
+PICO_VERSION := 2.1.1
+vendor:
+	rm -rf /tmp/tenantry-vendor && mkdir -p /tmp/tenantry-vendor
+	cd /tmp/tenantry-vendor && npm pack --silent htmx.org@$(HTMX_VERSION) @picocss/pico@$(PICO_VERSION) \
+		&& for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
+	mkdir -p static/vendor/htmx-$(HTMX_VERSION) static/vendor/pico-$(PICO_VERSION)
+	cp /tmp/tenantry-vendor/htmx.org-$(HTMX_VERSION)/package/dist/htmx.min.js \
+	   /tmp/tenantry-vendor/htmx.org-$(HTMX_VERSION)/package/LICENSE static/vendor/htmx-$(HTMX_VERSION)/
+	cp /tmp/tenantry-vendor/picocss-pico-$(PICO_VERSION)/package/css/pico.min.css \
+	   /tmp/tenantry-vendor/picocss-pico-$(PICO_VERSION)/package/LICENSE.md static/vendor/pico-$(PICO_VERSION)/
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

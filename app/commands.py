@@ -89,10 +89,15 @@ def create_tenant(
 
 
 @demo_cli.command("seed")
-def seed_demo() -> None:
-    """A demo tenant with its owner and a staff account; prints the logins."""
+@click.option("--orgs", "orgs_count", type=click.IntRange(0, 200_000), default=0)
+@click.option("--members", "members_count", type=click.IntRange(0, 2_000_000), default=0)
+def seed_demo(orgs_count: int, members_count: int) -> None:
+    """A demo tenant with a nested org tree, members and a staff account; prints logins.
+
+    --orgs/--members grow a large generated tree beside it (nested up to 8 deep).
+    """
     with one_transaction():
-        logins = demo.seed()
+        logins = demo.seed(orgs_count=orgs_count, members_count=members_count)
     click.echo("Demo data is ready. Sign in with:")
     for line in logins:
         click.echo(f"  {line}")

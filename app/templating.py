@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask
+from flask import Flask, current_app
 
 from app.extensions import htmx
 
@@ -16,9 +16,15 @@ def format_datetime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> 
     return value.strftime(fmt) if value else ""
 
 
+def has_endpoint(endpoint: str) -> bool:
+    """Lets a template link to a page only once that page exists."""
+    return endpoint in current_app.view_functions
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         htmx=htmx,
+        has_endpoint=has_endpoint,
         htmx_path=f"vendor/htmx-{HTMX_VERSION}/htmx.min.js",
         pico_path=f"vendor/pico-{PICO_VERSION}/pico.min.css",
     )

@@ -14,8 +14,10 @@ def test_sign_in_lands_on_tenant_home(client, auth, owner):
     response = auth.login(owner)
     assert response.headers["Location"] == "/t/acme/"
     home = client.get("/t/acme/")
-    assert home.status_code == 200
-    assert "Olive" in home.get_data(as_text=True)
+    assert home.headers["Location"] == "/t/acme/orgs/"
+    page = client.get("/t/acme/orgs/")
+    assert page.status_code == 200
+    assert "Olive" in page.get_data(as_text=True)
 
 
 def test_wrong_password_and_unknown_email_get_the_same_message(client, owner):
@@ -51,14 +53,14 @@ def test_deactivated_user_cannot_sign_in(client, tenant, create_user):
 def test_sign_out_kills_a_copied_session_cookie(app, client, auth, owner):
     auth.login(owner)
     stolen = client.get_cookie("tenantry_session").value
-    assert client.get("/t/acme/").status_code == 200
+    assert client.get("/t/acme/orgs/").status_code == 200
 
     auth.logout("acme")
-    assert client.get("/t/acme/").status_code == 302
+    assert client.get("/t/acme/orgs/").status_code == 302
 
     thief = app.test_client()
     thief.set_cookie("tenantry_session", stolen)
-    response = thief.get("/t/acme/")
+    response = thief.get("/t/acme/orgs/")
     assert response.status_code == 302
     assert "/t/acme/login" in response.headers["Location"]
 
@@ -131,7 +133,7 @@ def test_sign_up_creates_member_and_signs_in(app, client, create_tenant):
         data={"name": "New Person", "email": "New@Example.com", "password": "long-enough-pw"},
     )
     assert response.status_code == 303
-    assert client.get("/t/open/").status_code == 200
+    assert client.get("/t/open/orgs/").status_code == 200
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.email == "new@example.com"))
         assert user is not None

@@ -129,13 +129,13 @@ def test_suspend_refuses_the_tenants_users_and_reactivate_lets_them_back(
         public_id = db.session.get(Tenant, tenant_id).public_id
 
     assert staff_client.post(f"/staff/tenants/{public_id}/suspend").status_code == 303
-    refused = client.get("/t/acme/")
+    refused = client.get("/t/acme/orgs/")
     assert refused.status_code == 403
     assert "Acme is suspended" in refused.get_data(as_text=True)
     assert client.get("/t/acme/login").status_code == 403
 
     assert staff_client.post(f"/staff/tenants/{public_id}/reactivate").status_code == 303
-    assert client.get("/t/acme/").status_code == 200
+    assert client.get("/t/acme/orgs/").status_code == 200
     with app.app_context():
         actions = db.session.scalars(
             sa.select(AuditEvent.action).where(AuditEvent.tenant_id == tenant_id)

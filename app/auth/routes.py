@@ -1,4 +1,4 @@
-from flask import current_app, flash, g, redirect, url_for
+from flask import current_app, flash, g, redirect, session, url_for
 from flask_login import current_user
 
 from app.auth import bp
@@ -6,10 +6,10 @@ from app.auth.forms import SignInForm, SignOutForm, SignUpForm
 from app.auth_session import signed_in_user
 from app.extensions import db, limiter
 from app.rendering import render
-from app.services import accounts
+from app.services import accounts, orgs
 from app.services.errors import ValidationFailed
 from app.sessions import end_session, next_url, start_session
-from app.tenant.scope import public
+from app.tenant.scope import CURRENT_ORG_KEY, public
 
 
 def _sign_in_limit() -> str:
@@ -37,8 +37,11 @@ def login():
         except ValidationFailed as error:
             form.apply_service_error(error)
         else:
+            remembered = orgs.remembered_org(user)
             db.session.commit()
             start_session(user)
+            if remembered is not None:
+                session[CURRENT_ORG_KEY] = remembered.public_id
             return redirect(next_url(home), code=303)
     elif not form.is_submitted():
         form.next.data = next_url("")

@@ -2,12 +2,17 @@
 
 from app.models.audit import ActorType, AuditEvent
 from app.models.base import UTCDateTime, utcnow
+from app.models.organization import Membership, Organization, OrgClosure, OrgSlugRedirect
 from app.models.tenant import Tenant, TenantStatus
 from app.models.user import StaffRole, StaffUser, TenantRole, User
 
 __all__ = [
     "ActorType",
     "AuditEvent",
+    "Membership",
+    "OrgClosure",
+    "OrgSlugRedirect",
+    "Organization",
     "StaffRole",
     "StaffUser",
     "Tenant",

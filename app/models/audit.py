@@ -31,6 +31,7 @@ class AuditEvent(db.Model):
     __table_args__ = (
         sa.Index("ix_audit_events_tenant_id_created_at", "tenant_id", "created_at"),
         sa.Index("ix_audit_events_created_at", "created_at"),
+        sa.Index("ix_audit_events_org_id_created_at", "org_id", "created_at"),
         sa.CheckConstraint(
             "actor_type IN ('user', 'staff', 'api_key', 'system')", name="actor_type_valid"
         ),
@@ -43,6 +44,9 @@ class AuditEvent(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     tenant_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    org_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="SET NULL")
     )
     actor_type: so.Mapped[str] = so.mapped_column(sa.String(16))
     actor_id: so.Mapped[str | None] = so.mapped_column(sa.String(40))

@@ -38,6 +38,12 @@ class Tenant(TimestampMixin, db.Model):
     # Self-service sign-up; when signup_email_domains is non-empty only those domains may.
     allow_signup: so.Mapped[bool] = so.mapped_column(default=False)
     signup_email_domains: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    # Every new user gets an organization of their own, with them as owner.
+    personal_orgs: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    # Whether plain members may create top-level organizations (owners/admins always can).
+    members_can_create_orgs: so.Mapped[bool] = so.mapped_column(
+        default=False, server_default=sa.false()
+    )
 
     users: so.WriteOnlyMapped[User] = so.relationship(back_populates="tenant")
 

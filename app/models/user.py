@@ -67,6 +67,10 @@ class User(SessionIdentity, TimestampMixin, db.Model):
     is_active_account: so.Mapped[bool] = so.mapped_column("is_active", default=True)
     session_version: so.Mapped[int] = so.mapped_column(default=1)
     last_login_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # The org the switcher last chose, restored at the next sign-in.
+    last_org_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="SET NULL", use_alter=True)
+    )
 
     tenant: so.Mapped[Tenant] = so.relationship(back_populates="users")
 

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from app.extensions import db
-from app.models import AuditEvent, Tenant
+from app.models import AuditEvent, Organization, Tenant
 from app.services.actors import Actor
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
@@ -29,6 +29,7 @@ def record(
     action: str,
     *,
     tenant: Tenant | None = None,
+    org: Organization | None = None,
     target_type: str | None = None,
     target_id: str | None = None,
     target_label: str | None = None,
@@ -37,6 +38,7 @@ def record(
 ) -> AuditEvent:
     event = AuditEvent(
         tenant_id=tenant.id if tenant is not None else None,
+        org_id=org.id if org is not None else None,
         actor_type=actor.type,
         actor_id=actor.id,
         actor_label=clean_label(actor.label),

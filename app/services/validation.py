@@ -38,6 +38,11 @@ RESERVED_SLUGS = frozenset(
         "well-known",
         "deleted",
         "search",
+        "switch",
+        "children",
+        "move",
+        "delete",
+        "restore",
     }
 )
 MAX_SLUG_LENGTH = 60

@@ -5,6 +5,7 @@ from app.auth_session import signed_in_staff
 from app.extensions import db, limiter
 from app.models import StaffUser, Tenant
 from app.rendering import render
+from app.search_text import query_text
 from app.services import accounts, audit_log, tenants
 from app.services.actors import Actor
 from app.services.errors import NotFound, ValidationFailed
@@ -79,7 +80,7 @@ def logout():
 
 @bp.get("/")
 def index():
-    query = _query_text("q")
+    query = query_text("q")
     page = tenants.search_tenants(query, page=request.args.get("page", 1, type=int))
     user_counts = tenants.count_users([tenant.id for tenant in page.items])
     return render(
@@ -153,9 +154,3 @@ def reactivate_tenant(public_id: str):
 def audit():
     page = audit_log.list_events(page=request.args.get("page", 1, type=int))
     return render("staff/audit.html", page=page, staff=_staff())
-
-
-def _query_text(name: str, limit: int = 100) -> str:
-    """A search box's text, trimmed, without control characters, bounded."""
-    raw = request.args.get(name, "")
-    return "".join(ch for ch in raw if ch.isprintable())[:limit].strip()

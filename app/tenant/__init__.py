@@ -1,7 +1,7 @@
 """The tenant scope: everything under ``/t/<tenant>``.
 
 The tenant is loaded and the visitor checked once per request, here; nested blueprints
-(auth now, organizations, members and invitations later) inherit both.
+(auth, organizations, and later members and invitations) inherit both.
 """
 
 from flask import Blueprint
@@ -9,6 +9,8 @@ from flask import Blueprint
 bp = Blueprint("tenant", __name__, url_prefix="/t/<tenant>")
 
 from app.auth import bp as auth_bp  # noqa: E402
+from app.orgs import bp as orgs_bp  # noqa: E402
 from app.tenant import routes, scope  # noqa: E402, F401
 
 bp.register_blueprint(auth_bp)
+bp.register_blueprint(orgs_bp)

@@ -1,9 +1,12 @@
-from flask import g
+from flask import g, redirect, url_for
 
-from app.rendering import render
 from app.tenant import bp
 
 
 @bp.get("/")
 def home():
-    return render("tenant/home.html", tenant=g.tenant, user=g.user)
+    """The current organization if there is one, else the organization list."""
+    org = g.get("current_org")
+    if org is not None:
+        return redirect(url_for("tenant.orgs.dashboard", org=org.slug))
+    return redirect(url_for("tenant.orgs.index"))

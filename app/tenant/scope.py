@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import abort, current_app, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 
 from app.auth_session import signed_in_user
 from app.extensions import htmx
 from app.models import Tenant, User
 from app.rendering import htmx_redirect, render, wants_fragment
+from app.services import orgs
 from app.services.errors import NotFound
 from app.services.tenants import get_tenant
 from app.tenant import bp
 
 F = TypeVar("F", bound=Callable[..., Any])
+CURRENT_ORG_KEY = "current_org"
 
 
 def public(view: F) -> F:
@@ -56,6 +58,7 @@ def load_tenant_and_check_visitor():
     user: User | None = signed_in_user(g.tenant)
     if user is not None:
         g.user = user
+        g.current_org = _current_org(user)
         return None
     if isinstance(_current_account(), User):
         abort(404)  # another tenant's user: this tenant does not exist for them
@@ -63,6 +66,18 @@ def load_tenant_and_check_visitor():
     if htmx and wants_fragment():
         return htmx_redirect(login_url)
     return redirect(login_url)
+
+
+def _current_org(user: User):
+    """The switcher's choice, re-checked on every request: a membership removed or an org
+    deleted meanwhile clears it instead of leaving a stale current org."""
+    public_id = session.get(CURRENT_ORG_KEY)
+    if not public_id:
+        return None
+    org = orgs.accessible_org(user, public_id)
+    if org is None:
+        session.pop(CURRENT_ORG_KEY, None)
+    return org
 
 
 def _current_account():
@@ -73,4 +88,8 @@ def _current_account():
 
 @bp.context_processor
 def tenant_template_context() -> dict[str, Any]:
-    return {"tenant": g.get("tenant"), "user": g.get("user")}
+    return {
+        "tenant": g.get("tenant"),
+        "user": g.get("user"),
+        "current_org": g.get("current_org"),
+    }

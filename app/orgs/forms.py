@@ -1,0 +1,53 @@
+from wtforms import FieldList, Form, FormField, HiddenField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.forms import BaseForm
+
+
+class CreateOrgForm(BaseForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    slug = StringField(
+        "Address",
+        validators=[Optional(), Length(max=60)],
+        description="Letters, digits and hyphens; leave empty to derive it from the name.",
+    )
+    submit = SubmitField("Create organization")
+
+
+class UpdateOrgForm(BaseForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    slug = StringField(
+        "Address",
+        validators=[DataRequired(), Length(max=60)],
+        description="Old addresses keep redirecting here after a change.",
+    )
+    logo_url = StringField(
+        "Logo URL", validators=[Optional(), Length(max=500)], description="An https:// image."
+    )
+    submit = SubmitField("Save changes")
+
+
+class KeyValueRow(Form):
+    key = StringField("Key", validators=[Length(max=64)])
+    value = StringField("Value", validators=[Length(max=4000)])
+
+
+class UpdateOrgDataForm(BaseForm):
+    """One of an org's JSON documents as key/value rows."""
+
+    field_name = HiddenField()
+    rows = FieldList(FormField(KeyValueRow), min_entries=0, max_entries=100)
+    submit = SubmitField("Save")
+
+
+class MoveOrgForm(BaseForm):
+    parent = SelectField("New parent", choices=[], validate_choice=True)
+    submit = SubmitField("Move organization")
+
+
+class SwitchOrgForm(BaseForm):
+    org = HiddenField(validators=[DataRequired(), Length(max=40)])
+
+
+class ConfirmForm(BaseForm):
+    submit = SubmitField("Confirm")

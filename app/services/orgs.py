@@ -1,0 +1,710 @@
+"""Organizations: the nested tree, its rules, and the queries the pages need.
+
+Every read is one query whatever the tree's size (``OrgClosure`` makes subtrees and
+ancestors plain indexed joins); every change checks permission, flushes and writes an
+audit event. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
+import sqlalchemy.orm as so
+
+from app.extensions import db
+from app.models import (
+    AuditEvent,
+    Membership,
+    Organization,
+    OrgClosure,
+    OrgSlugRedirect,
+    Tenant,
+    User,
+    utcnow,
+)
+from app.policy import OrgAccess, Perm, Role, access, can_create_top_level_org, roles_in_orgs
+from app.services import audit
+from app.services.actors import Actor
+from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.services.tenants import escape_like
+from app.services.validation import clean_name, make_slug, next_free_slug
+
+SLUG_RETRIES = 5
+MAX_JSON_BYTES = 8 * 1024
+MAX_KEY_LENGTH = 64
+CHILDREN_PAGE = 100
+SEARCH_LIMIT = 50
+
+# --- finding ---------------------------------------------------------------------------
+
+
+def _live(tenant: Tenant) -> sa.Select:
+    return sa.select(Organization).where(
+        Organization.tenant_id == tenant.id, Organization.deleted_at.is_(None)
+    )
+
+
+def get_org(tenant: Tenant, slug: str) -> Organization:
+    """A live org of this tenant by slug; NotFound for anything else, deleted included."""
+    org = db.session.scalar(_live(tenant).where(Organization.slug == slug))
+    if org is None:
+        raise NotFound("No such organization.")
+    return org
+
+
+def get_org_by_public_id(tenant: Tenant, public_id: str, *, deleted: bool = False) -> Organization:
+    stmt = sa.select(Organization).where(
+        Organization.tenant_id == tenant.id, Organization.public_id == public_id
+    )
+    stmt = stmt.where(
+        Organization.deleted_at.is_not(None) if deleted else Organization.deleted_at.is_(None)
+    )
+    org = db.session.scalar(stmt)
+    if org is None:
+        raise NotFound("No such organization.")
+    return org
+
+
+def current_slug_for(tenant: Tenant, old_slug: str) -> str | None:
+    """Where a renamed org lives now, if ``old_slug`` used to be one of this tenant's."""
+    return db.session.scalar(
+        sa.select(Organization.slug)
+        .join(OrgSlugRedirect, OrgSlugRedirect.org_id == Organization.id)
+        .where(
+            OrgSlugRedirect.tenant_id == tenant.id,
+            OrgSlugRedirect.old_slug == old_slug,
+            Organization.deleted_at.is_(None),
+        )
+    )
+
+
+def require(user: User, org: Organization, permission: str) -> OrgAccess:
+    granted = access(user, org)
+    if not granted.can(permission):
+        raise PermissionDenied("You don't have permission to do that in this organization.")
+    return granted
+
+
+# --- the tree ------------------------------------------------------------------------
+
+
+@dataclass
+class TreeNode:
+    org: Organization
+    child_count: int = 0
+    member_count: int = 0
+    viewer_role: str | None = None
+    path: list[Organization] = field(default_factory=list)
+
+    @property
+    def has_children(self) -> bool:
+        return self.child_count > 0
+
+
+def children(
+    tenant: Tenant, parent: Organization | None, viewer: User, *, offset: int = 0
+) -> tuple[list[TreeNode], bool]:
+    """One level of the tree, by name, with counts and the viewer's role; 4 queries."""
+    level = Organization.parent_id == parent.id if parent else Organization.parent_id.is_(None)
+    stmt = _live(tenant).where(level)
+    orgs = list(
+        db.session.scalars(
+            stmt.order_by(Organization.name, Organization.id)
+            .offset(offset)
+            .limit(CHILDREN_PAGE + 1)
+        )
+    )
+    more = len(orgs) > CHILDREN_PAGE
+    return _nodes(orgs[:CHILDREN_PAGE], viewer), more
+
+
+def _nodes(orgs: list[Organization], viewer: User, *, with_paths: bool = False) -> list[TreeNode]:
+    ids = [org.id for org in orgs]
+    child_counts = _child_counts(ids)
+    member_counts = member_counts_for(ids)
+    roles = roles_in_orgs(viewer, ids)
+    paths = ancestors_of_many(ids) if with_paths else {}
+    tenant_role = Role.OWNER if viewer.is_tenant_admin else None
+    return [
+        TreeNode(
+            org=org,
+            child_count=child_counts.get(org.id, 0),
+            member_count=member_counts.get(org.id, 0),
+            viewer_role=roles.get(org.id) or tenant_role,
+            path=paths.get(org.id, []),
+        )
+        for org in orgs
+    ]
+
+
+def _child_counts(org_ids: list[int]) -> dict[int, int]:
+    if not org_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Organization.parent_id, sa.func.count())
+        .where(Organization.parent_id.in_(org_ids), Organization.deleted_at.is_(None))
+        .group_by(Organization.parent_id)
+    )
+    return dict(rows.all())
+
+
+def member_counts_for(org_ids: list[int]) -> dict[int, int]:
+    """Direct members of each org, in one query."""
+    if not org_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Membership.org_id, sa.func.count())
+        .where(Membership.org_id.in_(org_ids))
+        .group_by(Membership.org_id)
+    )
+    return dict(rows.all())
+
+
+def search(tenant: Tenant, query: str, viewer: User) -> list[TreeNode]:
+    """Orgs whose name contains ``query`` (literally), each with its path; 5 queries."""
+    pattern = f"%{escape_like(query.lower())}%"
+    orgs = list(
+        db.session.scalars(
+            _live(tenant)
+            .where(sa.func.lower(Organization.name).like(pattern, escape="\\"))
+            .order_by(Organization.name, Organization.id)
+            .limit(SEARCH_LIMIT)
+        )
+    )
+    return _nodes(orgs, viewer, with_paths=True)
+
+
+def ancestors(org: Organization) -> list[Organization]:
+    """From the root down to the parent (breadcrumbs), in one query."""
+    return list(
+        db.session.scalars(
+            sa.select(Organization)
+            .join(OrgClosure, OrgClosure.ancestor_id == Organization.id)
+            .where(OrgClosure.descendant_id == org.id, OrgClosure.depth > 0)
+            .order_by(OrgClosure.depth.desc())
+        )
+    )
+
+
+def ancestors_of_many(org_ids: Iterable[int]) -> dict[int, list[Organization]]:
+    org_ids = list(org_ids)
+    if not org_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(OrgClosure.descendant_id, Organization)
+        .join(Organization, OrgClosure.ancestor_id == Organization.id)
+        .where(OrgClosure.descendant_id.in_(org_ids), OrgClosure.depth > 0)
+        .order_by(OrgClosure.descendant_id, OrgClosure.depth.desc())
+    )
+    paths: dict[int, list[Organization]] = {}
+    for descendant_id, ancestor in rows:
+        paths.setdefault(descendant_id, []).append(ancestor)
+    return paths
+
+
+def subtree_ids(org: Organization) -> sa.Select:
+    return sa.select(OrgClosure.descendant_id).where(OrgClosure.ancestor_id == org.id)
+
+
+def recent_activity(org: Organization, limit: int = 10) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.org_id == org.id)
+            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# --- the switcher ----------------------------------------------------------------------
+
+
+@dataclass
+class UserOrg:
+    org: Organization
+    role: str
+    path: list[Organization]
+
+
+def list_user_orgs(user: User, *, query: str = "", limit: int = 200) -> list[UserOrg]:
+    """The orgs a user is a direct member of, with role and path; two queries."""
+    stmt = (
+        sa.select(Organization, Membership.role)
+        .join(Membership, Membership.org_id == Organization.id)
+        .where(
+            Membership.user_id == user.id,
+            Organization.tenant_id == user.tenant_id,
+            Organization.deleted_at.is_(None),
+        )
+        .order_by(Organization.name, Organization.id)
+        .limit(limit)
+    )
+    if query:
+        stmt = stmt.where(
+            sa.func.lower(Organization.name).like(f"%{escape_like(query.lower())}%", escape="\\")
+        )
+    rows = db.session.execute(stmt).all()
+    paths = ancestors_of_many(org.id for org, _role in rows)
+    return [UserOrg(org=org, role=role, path=paths.get(org.id, [])) for org, role in rows]
+
+
+def accessible_org(user: User, public_id: str | None) -> Organization | None:
+    """The org if ``user`` may still see it (live, same tenant, member or tenant admin)."""
+    if not public_id:
+        return None
+    stmt = sa.select(Organization).where(
+        Organization.public_id == public_id,
+        Organization.tenant_id == user.tenant_id,
+        Organization.deleted_at.is_(None),
+    )
+    if not user.is_tenant_admin:
+        member_of_ancestor = (
+            sa.select(OrgClosure.ancestor_id)
+            .join(Membership, Membership.org_id == OrgClosure.ancestor_id)
+            .where(OrgClosure.descendant_id == Organization.id, Membership.user_id == user.id)
+            .exists()
+        )
+        stmt = stmt.where(member_of_ancestor)
+    return db.session.scalar(stmt)
+
+
+def switch_org(user: User, org: Organization) -> Organization:
+    """Make ``org`` the user's current org; remembered for their next sign-in."""
+    if not access(user, org).can(Perm.ORG_READ):
+        raise PermissionDenied("You are not a member of that organization.")
+    if user.last_org_id != org.id:
+        user.last_org_id = org.id
+    return org
+
+
+def remembered_org(user: User) -> Organization | None:
+    if user.last_org_id is None:
+        return None
+    org = db.session.get(Organization, user.last_org_id)
+    return accessible_org(user, org.public_id) if org is not None else None
+
+
+# --- changing --------------------------------------------------------------------------
+
+
+def _slug_taken(tenant: Tenant):
+    def taken(slug: str) -> bool:
+        in_use = db.session.scalar(
+            sa.select(Organization.id).where(
+                Organization.tenant_id == tenant.id, Organization.slug == slug
+            )
+        )
+        redirected = db.session.scalar(
+            sa.select(OrgSlugRedirect.id).where(
+                OrgSlugRedirect.tenant_id == tenant.id, OrgSlugRedirect.old_slug == slug
+            )
+        )
+        return in_use is not None or redirected is not None
+
+    return taken
+
+
+def _snapshot(org: Organization) -> dict[str, Any]:
+    return {"name": org.name, "slug": org.slug, "logo_url": org.logo_url}
+
+
+def create_org(
+    actor: Actor,
+    tenant: Tenant,
+    *,
+    name: str,
+    parent: Organization | None = None,
+    slug: str | None = None,
+    is_personal: bool = False,
+) -> Organization:
+    """A new org (top level, or under ``parent``); its creator becomes its owner."""
+    user = actor.user
+    if user is not None and not is_personal:
+        if parent is None and not can_create_top_level_org(user):
+            raise PermissionDenied("You can't create top-level organizations in this tenant.")
+        if parent is not None:
+            require(user, parent, Perm.ORG_CREATE_CHILD)
+    name = clean_name(name)
+    explicit = bool(slug and slug.strip())
+    base = make_slug(slug if explicit else name, field="slug" if explicit else "name")
+    taken = _slug_taken(tenant)
+
+    for _attempt in range(SLUG_RETRIES):
+        if explicit and taken(base):
+            raise ValidationFailed(f"The address “{base}” is already taken.", field="slug")
+        org = Organization(
+            tenant_id=tenant.id,
+            parent_id=parent.id if parent else None,
+            name=name,
+            slug=base if explicit else next_free_slug(base, taken),
+            is_personal=is_personal,
+            created_by_id=user.id if user else None,
+        )
+        try:
+            # Two people creating "Acme" at once: the loser of the race retries with -2.
+            with db.session.begin_nested():
+                db.session.add(org)
+                db.session.flush()
+        except sa_exc.IntegrityError:
+            continue
+        break
+    else:
+        raise Conflict("Could not find a free address for this organization; try again.")
+
+    _link_into_tree(org, parent)
+    if user is not None:
+        db.session.add(
+            Membership(org_id=org.id, user_id=user.id, role=Role.OWNER, created_by_id=user.id)
+        )
+    audit.record(
+        actor,
+        "org.created",
+        tenant=tenant,
+        org=org,
+        target_type="org",
+        target_id=org.public_id,
+        target_label=org.name,
+        after={**_snapshot(org), "parent": parent.public_id if parent else None},
+    )
+    return org
+
+
+def _link_into_tree(org: Organization, parent: Organization | None) -> None:
+    db.session.add(OrgClosure(ancestor_id=org.id, descendant_id=org.id, depth=0))
+    if parent is not None:
+        db.session.execute(
+            sa.insert(OrgClosure).from_select(
+                ["ancestor_id", "descendant_id", "depth"],
+                sa.select(OrgClosure.ancestor_id, sa.literal(org.id), OrgClosure.depth + 1).where(
+                    OrgClosure.descendant_id == parent.id
+                ),
+            )
+        )
+
+
+def update_org(
+    actor: Actor,
+    tenant: Tenant,
+    org: Organization,
+    *,
+    name: str,
+    slug: str,
+    logo_url: str | None,
+) -> Organization:
+    require(actor.user, org, Perm.ORG_UPDATE)  # type: ignore[arg-type]
+    before = _snapshot(org)
+    org.name = clean_name(name)
+    new_slug = make_slug(slug)
+    if new_slug != (slug or "").strip():
+        raise ValidationFailed(
+            f"Use lowercase letters, digits and hyphens, e.g. “{new_slug}”.", field="slug"
+        )
+    if new_slug != org.slug:
+        taken_by_other = db.session.scalar(
+            sa.select(Organization.id).where(
+                Organization.tenant_id == tenant.id,
+                Organization.slug == new_slug,
+                Organization.id != org.id,
+            )
+        )
+        old_redirect = db.session.scalar(
+            sa.select(OrgSlugRedirect).where(
+                OrgSlugRedirect.tenant_id == tenant.id, OrgSlugRedirect.old_slug == new_slug
+            )
+        )
+        if taken_by_other or (old_redirect and old_redirect.org_id != org.id):
+            raise ValidationFailed(f"The address “{new_slug}” is already taken.", field="slug")
+        if old_redirect is not None:
+            db.session.delete(old_redirect)  # taking back one of its own former slugs
+        db.session.add(OrgSlugRedirect(tenant_id=tenant.id, old_slug=org.slug, org_id=org.id))
+        org.slug = new_slug
+    org.logo_url = _clean_logo_url(logo_url)
+    after = _snapshot(org)
+    if after != before:
+        db.session.flush()
+        audit.record(
+            actor,
+            "org.updated",
+            tenant=tenant,
+            org=org,
+            target_type="org",
+            target_id=org.public_id,
+            target_label=org.name,
+            before={k: v for k, v in before.items() if after[k] != v},
+            after={k: v for k, v in after.items() if before[k] != v},
+        )
+    return org
+
+
+def _clean_logo_url(raw: str | None) -> str | None:
+    url = (raw or "").strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.netloc or len(url) > 500:
+        raise ValidationFailed(
+            "Use an https:// address of at most 500 characters.", field="logo_url"
+        )
+    return url
+
+
+DATA_FIELDS = ("public_metadata", "private_metadata", "settings")
+
+
+def parse_value(raw: str) -> Any:
+    """A value typed in a key/value row: JSON when it looks like JSON, else plain text."""
+    text = raw.strip()
+    if not text:
+        return ""
+    if text[0] in '{["' or text in ("true", "false", "null") or _looks_numeric(text):
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"not valid JSON ({exc.args[0].split(':')[0]})") from exc
+    return raw
+
+
+def format_value(value: Any) -> str:
+    """How a stored value is shown in its key/value row (the inverse of parse_value)."""
+    if isinstance(value, str):
+        try:
+            parse_value(value)
+        except ValueError:
+            return json.dumps(value)
+        return value if parse_value(value) == value else json.dumps(value)
+    return json.dumps(value)
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def validate_data(field_name: str, rows: list[tuple[str, str]]) -> dict[str, Any]:
+    """Key/value rows into a JSON object: keys unique and short, values valid, size-limited."""
+    data: dict[str, Any] = {}
+    for number, (raw_key, raw_value) in enumerate(rows, start=1):
+        key = raw_key.strip()
+        if not key and not raw_value.strip():
+            continue
+        if not key:
+            raise ValidationFailed(f"Row {number}: give the value a key.", field=field_name)
+        if len(key) > MAX_KEY_LENGTH:
+            raise ValidationFailed(
+                f"Row {number}: keys are at most {MAX_KEY_LENGTH} characters.", field=field_name
+            )
+        if key in data:
+            raise ValidationFailed(f"Row {number}: “{key}” appears twice.", field=field_name)
+        try:
+            data[key] = parse_value(raw_value)
+        except ValueError as exc:
+            raise ValidationFailed(
+                f"Row {number} (“{key}”): the value is {exc}.", field=field_name
+            ) from exc
+    if len(json.dumps(data)) > MAX_JSON_BYTES:
+        raise ValidationFailed(
+            f"Keep this under {MAX_JSON_BYTES // 1024} KB of JSON.", field=field_name
+        )
+    return data
+
+
+def update_org_data(
+    actor: Actor, tenant: Tenant, org: Organization, field_name: str, data: dict[str, Any]
+) -> Organization:
+    """Replace one of the org's JSON documents (metadata or settings)."""
+    if field_name not in DATA_FIELDS:
+        raise ValidationFailed("Unknown field.")
+    require(actor.user, org, Perm.SETTINGS_UPDATE)  # type: ignore[arg-type]
+    before = getattr(org, field_name) or {}
+    if before == data:
+        return org
+    setattr(org, field_name, data)
+    db.session.flush()
+    audit.record(
+        actor,
+        f"org.{field_name}_updated",
+        tenant=tenant,
+        org=org,
+        target_type="org",
+        target_id=org.public_id,
+        target_label=org.name,
+        before={field_name: before},
+        after={field_name: data},
+    )
+    return org
+
+
+def move_org(
+    actor: Actor, tenant: Tenant, org: Organization, new_parent: Organization | None
+) -> Organization:
+    """Put ``org`` (with its subtree) under ``new_parent``, or at the top level."""
+    user = actor.user
+    assert user is not None
+    require(user, org, Perm.ORG_UPDATE)
+    if new_parent is None:
+        if not can_create_top_level_org(user):
+            raise PermissionDenied("You can't place organizations at the top level.")
+    else:
+        require(user, new_parent, Perm.ORG_CREATE_CHILD)
+        in_subtree = db.session.scalar(
+            sa.select(OrgClosure.depth).where(
+                OrgClosure.ancestor_id == org.id, OrgClosure.descendant_id == new_parent.id
+            )
+        )
+        if in_subtree is not None:
+            raise ValidationFailed(
+                "An organization can't move under itself or one of its own sub-organizations.",
+                field="parent",
+            )
+    old_parent_id = org.parent_id
+    if old_parent_id == (new_parent.id if new_parent else None):
+        return org
+
+    subtree = subtree_ids(org).scalar_subquery()
+    # Cut the subtree from its old ancestors…
+    db.session.execute(
+        sa.delete(OrgClosure).where(
+            OrgClosure.descendant_id.in_(subtree),
+            OrgClosure.ancestor_id.not_in(subtree_ids(org).scalar_subquery()),
+        )
+    )
+    # …and hang it under the new ones: every new ancestor times every node of the subtree.
+    if new_parent is not None:
+        above = so.aliased(OrgClosure)
+        below = so.aliased(OrgClosure)
+        db.session.execute(
+            sa.insert(OrgClosure).from_select(
+                ["ancestor_id", "descendant_id", "depth"],
+                sa.select(above.ancestor_id, below.descendant_id, above.depth + below.depth + 1)
+                .where(above.descendant_id == new_parent.id)
+                .where(below.ancestor_id == org.id),
+            )
+        )
+    org.parent_id = new_parent.id if new_parent else None
+    db.session.flush()
+    old_parent = db.session.get(Organization, old_parent_id) if old_parent_id else None
+    audit.record(
+        actor,
+        "org.moved",
+        tenant=tenant,
+        org=org,
+        target_type="org",
+        target_id=org.public_id,
+        target_label=org.name,
+        before={"parent": old_parent.public_id if old_parent else None},
+        after={"parent": new_parent.public_id if new_parent else None},
+    )
+    return org
+
+
+def delete_org(actor: Actor, tenant: Tenant, org: Organization) -> int:
+    """Hide the org and its live subtree; returns how many orgs were hidden."""
+    require(actor.user, org, Perm.ORG_DELETE)  # type: ignore[arg-type]
+    if org.is_personal:
+        raise Conflict("A personal organization can't be deleted while its owner exists.")
+    personal_below = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Organization)
+        .where(
+            Organization.id.in_(subtree_ids(org).scalar_subquery()),
+            Organization.is_personal.is_(True),
+            Organization.deleted_at.is_(None),
+        )
+    )
+    if personal_below:
+        raise Conflict("A personal organization below this one can't be deleted.")
+    now = utcnow()
+    result = db.session.execute(
+        sa.update(Organization)
+        .where(
+            Organization.id.in_(subtree_ids(org).scalar_subquery()),
+            Organization.deleted_at.is_(None),
+        )
+        .values(deleted_at=now, deleted_root_id=org.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(org)
+    audit.record(
+        actor,
+        "org.deleted",
+        tenant=tenant,
+        org=org,
+        target_type="org",
+        target_id=org.public_id,
+        target_label=org.name,
+        after={"hidden_orgs": result.rowcount},
+    )
+    return result.rowcount
+
+
+def can_restore(user: User) -> bool:
+    return user.tenant_role == "owner"
+
+
+def restore_org(actor: Actor, tenant: Tenant, org: Organization) -> int:
+    """Bring back an org together with everything its deletion hid."""
+    if actor.user is not None and not can_restore(actor.user):
+        raise PermissionDenied("Only a tenant owner can restore organizations.")
+    if org.deleted_root_id != org.id:
+        raise Conflict("This organization was deleted with a parent: restore that one.")
+    if org.parent_id is not None:
+        parent = db.session.get(Organization, org.parent_id)
+        if parent is not None and parent.is_deleted:
+            raise Conflict("Its parent organization is deleted: restore the parent first.")
+    result = db.session.execute(
+        sa.update(Organization)
+        .where(Organization.deleted_root_id == org.id)
+        .values(deleted_at=None, deleted_root_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(org)
+    audit.record(
+        actor,
+        "org.restored",
+        tenant=tenant,
+        org=org,
+        target_type="org",
+        target_id=org.public_id,
+        target_label=org.name,
+        after={"restored_orgs": result.rowcount},
+    )
+    return result.rowcount
+
+
+def list_deleted(tenant: Tenant) -> list[tuple[Organization, int]]:
+    """Each deletion's root org with how many orgs it hid, newest first; one query."""
+    hidden = (
+        sa.select(Organization.deleted_root_id, sa.func.count().label("hidden"))
+        .where(Organization.tenant_id == tenant.id, Organization.deleted_root_id.is_not(None))
+        .group_by(Organization.deleted_root_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Organization, hidden.c.hidden)
+        .join(hidden, hidden.c.deleted_root_id == Organization.id)
+        .order_by(Organization.deleted_at.desc())
+        .limit(200)
+    )
+    return [(org, count) for org, count in rows]
+
+
+def org_choices_for_move(tenant: Tenant, org: Organization, user: User) -> list[Organization]:
+    """Candidate new parents: live orgs outside this subtree (at most 500, by name)."""
+    return list(
+        db.session.scalars(
+            _live(tenant)
+            .where(Organization.id.not_in(subtree_ids(org).scalar_subquery()))
+            .order_by(Organization.name)
+            .limit(500)
+        )
+    )

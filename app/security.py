@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
 
 _hasher = PasswordHasher()
 # Verified against when the account does not exist, so both answers take the same time.
@@ -85,4 +86,7 @@ SECURITY_HEADERS = {
 def set_security_headers(response):
     for header, value in SECURITY_HEADERS.items():
         response.headers.setdefault(header, value)
+    if current_user.is_authenticated and "Cache-Control" not in response.headers:
+        # Signed-in pages must not come back from the browser's cache after sign-out.
+        response.headers["Cache-Control"] = "no-store"
     return response

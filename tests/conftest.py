@@ -22,9 +22,10 @@ from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
 from app import create_app
 from app.extensions import db, limiter
-from app.models import StaffRole, StaffUser, Tenant, TenantRole, User
+from app.models import Membership, Organization, StaffRole, StaffUser, Tenant, TenantRole, User
 from app.security import hash_password
-from app.services import accounts
+from app.services import accounts, orgs
+from app.services.actors import Actor
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or ""
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
@@ -218,6 +219,40 @@ def create_staff(app: Flask) -> Callable[..., StaffUser]:
             db.session.add(staff)
             db.session.commit()
             return staff
+
+    return make
+
+
+@pytest.fixture
+def create_org(app: Flask) -> Callable[..., Organization]:
+    """An org made through the service (closure rows and all), by the system."""
+
+    def make(tenant: Tenant, name: str, parent: Organization | None = None, **fields):
+        with app.app_context():
+            org = orgs.create_org(
+                Actor.system("test"),
+                db.session.merge(tenant, load=False),
+                name=name,
+                parent=db.session.merge(parent, load=False) if parent else None,
+                slug=fields.pop("slug", None),
+                is_personal=fields.pop("is_personal", False),
+            )
+            for key, value in fields.items():
+                setattr(org, key, value)
+            db.session.commit()
+            return org
+
+    return make
+
+
+@pytest.fixture
+def add_member(app: Flask) -> Callable[..., Membership]:
+    def make(org: Organization, user: User, role: str = "member") -> Membership:
+        with app.app_context():
+            membership = Membership(org_id=org.id, user_id=user.id, role=role)
+            db.session.add(membership)
+            db.session.commit()
+            return membership
 
     return make
 

@@ -71,3 +71,50 @@ def test_tenant_home_makes_constant_queries(app, client, auth, owner, create_use
     large = _queries(client, count_queries, "/t/acme/orgs/")
     assert small == large
     assert large <= 6
+
+
+# --- organizations: the same number of queries at 10 and at 2,000 orgs ---------------
+
+ORG_PAGES = [
+    "/t/acme/orgs/",
+    "/t/acme/orgs/gen-root/children",
+    "/t/acme/orgs/?q=unit",
+    "/t/acme/orgs/gen-root/",
+    "/t/acme/orgs/switch",
+    "/t/acme/orgs/gen-root/settings",
+]
+
+
+def _grow_orgs(app, tenant, owner, total: int) -> None:
+    from app.models import Membership, Organization
+    from app.services import bulk, orgs
+    from app.services.actors import Actor
+
+    with app.app_context():
+        scoped = db.session.merge(tenant)
+        root = db.session.scalar(db.select(Organization).where(Organization.slug == "gen-root"))
+        if root is None:
+            root = orgs.create_org(Actor.system("test"), scoped, name="Gen Root")
+            db.session.add(Membership(org_id=root.id, user_id=owner.id, role="owner"))
+        grown = bulk.grow_tenant(scoped, orgs=total, members=total * 2, under=root)
+        assert grown.orgs == total
+        db.session.commit()
+
+
+@pytest.mark.parametrize("path", ORG_PAGES)
+def test_org_pages_make_constant_queries(app, client, auth, tenant, owner, count_queries, path):
+    _grow_orgs(app, tenant, owner, 10)
+    auth.login(owner)
+    client.post("/t/acme/orgs/switch", data={"org": _public_id(app, "gen-root")})
+    small = _queries(client, count_queries, path)
+    _grow_orgs(app, tenant, owner, 2000)
+    large = _queries(client, count_queries, path)
+    assert small == large, path
+    assert large <= 12, path
+
+
+def _public_id(app, slug: str) -> str:
+    from app.models import Organization
+
+    with app.app_context():
+        return db.session.scalar(db.select(Organization.public_id).where(Organization.slug == slug))

@@ -86,8 +86,11 @@ def signup():
         except ValidationFailed as error:
             form.apply_service_error(error)
         else:
+            personal_org = orgs.remembered_org(user)
             db.session.commit()
             start_session(user)
+            if personal_org is not None:
+                session[CURRENT_ORG_KEY] = personal_org.public_id
             flash(f"Welcome to {tenant.name}!", "success")
             return redirect(url_for("tenant.home"), code=303)
     status = 422 if form.errors or form.form_errors else 200

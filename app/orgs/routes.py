@@ -148,7 +148,7 @@ def settings():
             return redirect(url_for("tenant.orgs.settings", org=org.slug), code=303)
         db.session.rollback()  # an unsaved rename must not leak into the page's links
         org = orgs.get_org(g.tenant, g.org_slug)
-    return _settings_page(org, general_form=form)
+    return _settings_page(org, general_form=form, status=_status(form))
 
 
 @bp.post("/<org>/settings/data")

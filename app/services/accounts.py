@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
 
 from app.extensions import db
 from app.models import StaffRole, StaffUser, Tenant, TenantRole, User, utcnow
 from app.security import hash_password, password_needs_rehash, verify_password
-from app.services import audit
+from app.services import audit, orgs
 from app.services.actors import Actor
 from app.services.errors import Conflict, PermissionDenied, ValidationFailed
 from app.services.validation import (
@@ -120,6 +121,8 @@ def sign_up(tenant: Tenant, *, email: str, name: str, password: str) -> User:
         target_id=user.public_id,
         target_label=user.email,
     )
+    if tenant.personal_orgs:
+        user.last_org_id = orgs.create_personal_org(user, tenant).id
     return user
 
 
@@ -141,8 +144,15 @@ def create_user(
         password_hash=hash_password(password) if password else None,
         tenant_role=tenant_role,
     )
-    db.session.add(user)
-    db.session.flush()
+    try:
+        # A savepoint: two sign-ups with one address at the same instant get a form error.
+        with db.session.begin_nested():
+            db.session.add(user)
+            db.session.flush()
+    except sa_exc.IntegrityError:
+        raise ValidationFailed(
+            "An account with this email already exists here.", field="email"
+        ) from None
     return user
 
 

@@ -45,7 +45,15 @@ def _growth_ratio(total: int) -> float:
     return low
 
 
-def grow_tenant(tenant: Tenant, *, orgs: int, members: int, seed: int = 7) -> Grown:
+def grow_tenant(
+    tenant: Tenant,
+    *,
+    orgs: int,
+    members: int,
+    under: Organization | None = None,
+    seed: int = 7,
+) -> Grown:
+    """Add ``orgs`` generated orgs (top level, or below ``under``) and ``members``."""
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     now = utcnow()
     next_id = (db.session.scalar(sa.select(sa.func.max(Organization.id))) or 0) + 1
@@ -56,6 +64,15 @@ def grow_tenant(tenant: Tenant, *, orgs: int, members: int, seed: int = 7) -> Gr
     org_rows: list[dict] = []
     ancestors_of: dict[int, list[int]] = {}
     frontier: list[int | None] = [None]
+    if under is not None:
+        frontier = [under.id]
+        ancestors_of[under.id] = list(
+            db.session.scalars(
+                sa.select(OrgClosure.ancestor_id)
+                .where(OrgClosure.descendant_id == under.id, OrgClosure.depth > 0)
+                .order_by(OrgClosure.depth.desc())
+            )
+        )
     for depth in range(1, MAX_DEPTH + 1):
         if len(org_rows) >= orgs or not frontier:
             break
@@ -89,6 +106,8 @@ def grow_tenant(tenant: Tenant, *, orgs: int, members: int, seed: int = 7) -> Gr
         db.session.execute(sa.insert(Organization), org_rows[start : start + BATCH])
     closure_rows = []
     for org_id, chain in ancestors_of.items():
+        if under is not None and org_id == under.id:
+            continue  # already in the tree
         closure_rows.append({"ancestor_id": org_id, "descendant_id": org_id, "depth": 0})
         for distance, ancestor in enumerate(reversed(chain), start=1):
             closure_rows.append(

@@ -32,8 +32,7 @@ from app.policy import OrgAccess, Perm, Role, access, can_create_top_level_org, 
 from app.services import audit
 from app.services.actors import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from app.services.tenants import escape_like
-from app.services.validation import clean_name, make_slug, next_free_slug
+from app.services.validation import clean_name, escape_like, make_slug, next_free_slug
 
 SLUG_RETRIES = 5
 MAX_JSON_BYTES = 8 * 1024
@@ -333,7 +332,11 @@ def create_org(
             require(user, parent, Perm.ORG_CREATE_CHILD)
     name = clean_name(name)
     explicit = bool(slug and slug.strip())
-    base = make_slug(slug if explicit else name, field="slug" if explicit else "name")
+    base = (
+        make_slug(slug, field="slug")
+        if explicit
+        else make_slug(name, field="name", allow_reserved=True)
+    )
     taken = _slug_taken(tenant)
 
     for _attempt in range(SLUG_RETRIES):
@@ -374,6 +377,17 @@ def create_org(
         after={**_snapshot(org), "parent": parent.public_id if parent else None},
     )
     return org
+
+
+def create_personal_org(user: User, tenant: Tenant) -> Organization:
+    """The org a tenant with personal orgs gives each new user, owned by them."""
+    first_name = user.display_name.split(" ")[0] if user.name else user.email.split("@")[0]
+    return create_org(
+        Actor.for_user(user),
+        tenant,
+        name=f"{first_name}'s organization",
+        is_personal=True,
+    )
 
 
 def _link_into_tree(org: Organization, parent: Organization | None) -> None:
@@ -586,6 +600,8 @@ def move_org(
             sa.insert(OrgClosure).from_select(
                 ["ancestor_id", "descendant_id", "depth"],
                 sa.select(above.ancestor_id, below.descendant_id, above.depth + below.depth + 1)
+                .select_from(above)
+                .join(below, sa.true())  # every new ancestor with every node of the subtree
                 .where(above.descendant_id == new_parent.id)
                 .where(below.ancestor_id == org.id),
             )

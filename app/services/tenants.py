@@ -15,6 +15,7 @@ from app.services.errors import Conflict, NotFound, PermissionDenied, Validation
 from app.services.validation import (
     check_password,
     clean_name,
+    escape_like,
     make_slug,
     next_free_slug,
     normalize_email,
@@ -61,7 +62,11 @@ def create_tenant(
         raise ValidationFailed("Set a password for the owner.", field="owner_password")
     check_password(owner_password, field="owner_password")
     explicit = bool(slug and slug.strip())
-    base = make_slug(slug if explicit else name, field="slug" if explicit else "name")
+    base = (
+        make_slug(slug, field="slug")
+        if explicit
+        else make_slug(name, field="name", allow_reserved=True)
+    )
     if explicit and base != slug.strip():
         raise ValidationFailed(
             f"Use lowercase letters, digits and hyphens, e.g. “{base}”.", field="slug"
@@ -176,5 +181,49 @@ def count_users(tenant_ids: list[int]) -> dict[int, int]:
     return dict(rows.all())
 
 
-def escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def update_tenant_rules(
+    actor: Actor,
+    tenant: Tenant,
+    *,
+    allow_signup: bool,
+    signup_email_domains: list[str],
+    personal_orgs: bool,
+    members_can_create_orgs: bool,
+) -> Tenant:
+    """The tenant's auth and organization rules (tenant owners and admins)."""
+    user = actor.user
+    if user is not None and not user.is_tenant_admin:
+        raise PermissionDenied("Only tenant owners and admins can change tenant settings.")
+    domains = sorted({clean_domain(d) for d in signup_email_domains if d.strip()})
+    fields = ("allow_signup", "signup_email_domains", "personal_orgs", "members_can_create_orgs")
+    before = {name: getattr(tenant, name) for name in fields}
+    tenant.allow_signup = allow_signup
+    tenant.signup_email_domains = domains
+    tenant.personal_orgs = personal_orgs
+    tenant.members_can_create_orgs = members_can_create_orgs
+    after = {name: getattr(tenant, name) for name in fields}
+    if after != before:
+        db.session.flush()
+        audit.record(
+            actor,
+            "tenant.settings_updated",
+            tenant=tenant,
+            target_type="tenant",
+            target_id=tenant.public_id,
+            target_label=tenant.name,
+            before={k: v for k, v in before.items() if after[k] != v},
+            after={k: v for k, v in after.items() if before[k] != v},
+        )
+    return tenant
+
+
+def clean_domain(raw: str) -> str:
+    """``Example.COM`` → ``example.com``; refuses what can't be an email domain."""
+    domain = raw.strip().lower().lstrip("@")
+    try:
+        normalize_email(f"someone@{domain}", field="signup_email_domains")
+    except ValidationFailed:
+        raise ValidationFailed(
+            f"“{raw.strip()}” is not an email domain.", field="signup_email_domains"
+        ) from None
+    return domain

@@ -80,21 +80,28 @@ def check_password(password: str | None, *, field: str = "password") -> str:
     return password
 
 
-def make_slug(text: str | None, *, field: str = "slug") -> str:
-    """Lowercase ASCII, hyphen-separated, transliterated; empty and reserved results refused."""
+def make_slug(text: str | None, *, field: str = "slug", allow_reserved: bool = False) -> str:
+    """Lowercase ASCII, hyphen-separated, transliterated; empty and reserved results refused.
+
+    ``allow_reserved`` is for slugs derived from a name: the caller then numbers a
+    reserved result like a taken one (an org called "Settings" lives at settings-2).
+    """
     slug = slugify(text or "", max_length=MAX_SLUG_LENGTH, word_boundary=True, save_order=True)
     if not slug:
         raise ValidationFailed(
             "That gives an empty address: use some letters or digits.", field=field
         )
-    if slug in RESERVED_SLUGS:
+    if slug in RESERVED_SLUGS and not allow_reserved:
         raise ValidationFailed(f"“{slug}” is reserved: choose another.", field=field)
     return slug
 
 
 def next_free_slug(base: str, is_taken: Callable[[str], bool]) -> str:
-    """``base``, else ``base-2``, ``base-3``, … (trimmed so the suffix always fits)."""
-    if not is_taken(base):
+    """``base``, else ``base-2``, ``base-3``, … (trimmed so the suffix always fits).
+
+    Reserved words count as taken.
+    """
+    if base not in RESERVED_SLUGS and not is_taken(base):
         return base
     n = 2
     while True:
@@ -103,3 +110,8 @@ def next_free_slug(base: str, is_taken: Callable[[str], bool]) -> str:
         if not is_taken(candidate):
             return candidate
         n += 1
+
+
+def escape_like(text: str) -> str:
+    """Make ``%`` and ``_`` (and the escape itself) match literally in a LIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -150,6 +150,13 @@ def _wait_until_answering(url: str, process: subprocess.Popen, log_path: Path) -
 def live_server() -> Iterator[str]:
     """The app as a separate process on a free port, with the demo data; yields its URL."""
     tmp = Path(tempfile.mkdtemp(prefix="tenantry-e2e-"))
+    try:
+        yield from _serve(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _serve(tmp: Path) -> Iterator[str]:
     env = _server_env(f"sqlite:///{tmp / 'e2e.db'}")
     _flask("db", "upgrade", env=env)
     _flask("demo", "seed", env=env)
@@ -157,28 +164,22 @@ def live_server() -> Iterator[str]:
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = tmp / "server.log"
-    log = log_path.open("w")
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--no-reload", "--no-debugger"]
-    process = subprocess.Popen(
-        command,
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_until_answering(f"{base_url}/", process, log_path)
-        yield base_url
-    finally:
-        process.terminate()
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+            _wait_until_answering(f"{base_url}/", process, log_path)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ def expect_signed_in(page: Page) -> None:
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
-def test_owner_signs_in_sees_the_welcome_and_signs_out(page: Page, assert_accessible):
+def test_owner_signs_in_then_signs_out_and_cannot_go_back(page: Page, assert_accessible):
     response = page.goto("/t/acme/login")
     assert response is not None
     assert response.status == 200

@@ -1,0 +1,88 @@
+"""The org switcher: it lists my orgs, remembers my choice, and never goes stale."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Membership, Organization
+
+
+@pytest.fixture
+def member_of_two(tenant, create_user, create_org, add_member, auth):
+    root = create_org(tenant, "Acme HQ")
+    sales = create_org(tenant, "Sales", parent=root)
+    emea = create_org(tenant, "EMEA", parent=sales)
+    other = create_org(tenant, "Helpdesk")
+    user = create_user(tenant, name="Max Member")
+    add_member(emea, user, "member")
+    add_member(other, user, "viewer")
+    auth.login(user)
+    return {"user": user, "emea": emea, "other": other, "sales": sales}
+
+
+def test_switcher_lists_my_orgs_with_role_and_path(client, member_of_two):
+    html = client.get("/t/acme/orgs/switch").get_data(as_text=True)
+    assert "EMEA" in html
+    assert "Acme HQ › Sales" in html
+    assert "Helpdesk" in html
+    assert "viewer" in html
+    filtered = client.get("/t/acme/orgs/switch?q=helpd", headers={"HX-Request": "true"})
+    body = filtered.get_data(as_text=True)
+    assert "Helpdesk" in body
+    assert "EMEA" not in body
+    assert "<html" not in body
+
+
+def test_switching_sets_the_current_org_and_survives_sign_out(client, auth, member_of_two):
+    emea = member_of_two["emea"]
+    response = client.post("/t/acme/orgs/switch", data={"org": emea.public_id})
+    assert response.headers["Location"] == "/t/acme/orgs/emea/"
+    assert client.get("/t/acme/").headers["Location"] == "/t/acme/orgs/emea/"
+    assert "Switch organization: </span>EMEA" in client.get("/t/acme/orgs/").get_data(as_text=True)
+
+    auth.logout("acme")
+    auth.login(member_of_two["user"])
+    assert client.get("/t/acme/").headers["Location"] == "/t/acme/orgs/emea/"
+
+
+def test_switching_to_an_inherited_org_is_allowed(client, tenant, create_org, member_of_two):
+    below = create_org(tenant, "Germany", parent=member_of_two["emea"])
+    response = client.post("/t/acme/orgs/switch", data={"org": below.public_id})
+    assert response.status_code == 303
+
+
+def test_foreign_or_deleted_org_is_refused_and_session_unchanged(
+    app, client, tenant, create_org, member_of_two
+):
+    client.post("/t/acme/orgs/switch", data={"org": member_of_two["other"].public_id})
+    not_mine = create_org(tenant, "Board")
+    gone = create_org(tenant, "Gone")
+    with app.app_context():
+        db.session.get(Organization, gone.id).deleted_at = db.func.now()
+        db.session.commit()
+    for org_id in (not_mine.public_id, gone.public_id, "org_nope", ""):
+        response = client.post("/t/acme/orgs/switch", data={"org": org_id})
+        assert response.status_code in (400, 404)
+    assert client.get("/t/acme/").headers["Location"] == "/t/acme/orgs/helpdesk/"
+
+
+def test_removed_membership_clears_the_current_org(app, client, member_of_two):
+    other = member_of_two["other"]
+    client.post("/t/acme/orgs/switch", data={"org": other.public_id})
+    with app.app_context():
+        db.session.execute(sa.delete(Membership).where(Membership.org_id == other.id))
+        db.session.commit()
+    assert client.get("/t/acme/").headers["Location"] == "/t/acme/orgs/"
+    assert client.get("/t/acme/orgs/helpdesk/").status_code == 403
+    with client.session_transaction() as session:
+        assert "current_org" not in session
+
+
+def test_deleted_current_org_is_cleared(app, client, member_of_two):
+    client.post("/t/acme/orgs/switch", data={"org": member_of_two["emea"].public_id})
+    with app.app_context():
+        db.session.get(Organization, member_of_two["emea"].id).deleted_at = db.func.now()
+        db.session.commit()
+    assert client.get("/t/acme/").headers["Location"] == "/t/acme/orgs/"

@@ -370,6 +370,18 @@ def test_tenant_settings_toggle_the_rules(app, client, auth, owner):
         assert not tenant.members_can_create_orgs
 
 
+def test_tenant_settings_page_shows_the_current_domains(client, auth, owner, app):
+    with app.app_context():
+        from app.models import Tenant
+
+        db.session.get(Tenant, owner.tenant_id).signup_email_domains = ["corp.example"]
+        db.session.commit()
+    auth.login(owner)
+    html = client.get("/t/acme/settings").get_data(as_text=True)
+    assert "corp.example</textarea>" in html
+    assert "[" not in html.split("signup_email_domains")[1].split("</textarea>")[0]
+
+
 def test_tenant_settings_are_for_tenant_admins_only(client, auth, tenant, create_user):
     auth.login(create_user(tenant))
     assert client.get("/t/acme/settings").status_code == 403

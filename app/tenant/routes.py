@@ -26,7 +26,12 @@ def settings():
         abort(403, "Only tenant owners and admins can change tenant settings.")
     tenant = g.tenant
     form = UpdateTenantRulesForm(
-        obj=tenant, signup_email_domains="\n".join(tenant.signup_email_domains)
+        data={
+            "allow_signup": tenant.allow_signup,
+            "signup_email_domains": "\n".join(tenant.signup_email_domains),
+            "personal_orgs": tenant.personal_orgs,
+            "members_can_create_orgs": tenant.members_can_create_orgs,
+        }
     )
     if form.validate_on_submit():
         try:

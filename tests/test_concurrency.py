@@ -1,0 +1,124 @@
+"""Races that only a real database with real concurrent transactions can show.
+
+These run on PostgreSQL (CI runs the suite there too); SQLite serialises writers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Organization, Tenant, TenantRole
+from app.services import accounts, orgs
+from app.services.actors import Actor
+from app.services.errors import ValidationFailed
+from tests.conftest import ON_POSTGRES
+
+pytestmark = pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (TEST_DATABASE_URL)")
+
+
+@pytest.fixture
+def real_sessions(app) -> Iterator[None]:
+    """Sessions that really commit, one per thread's app context; cleaned up afterwards."""
+    rolled_back = db.session
+    db.session = db._make_scoped_session({})
+    try:
+        yield
+    finally:
+        db.session = rolled_back
+        with app.app_context(), db.engine.begin() as connection:
+            connection.execute(sa.delete(Tenant).where(Tenant.slug.like("race-%")))
+
+
+def _in_threads(app, count: int, work) -> list:
+    results: list = [None] * count
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            with app.app_context():
+                results[index] = work(index)
+                db.session.commit()
+        except BaseException as exc:  # the test reports it
+            errors.append(exc)
+        finally:
+            with app.app_context():
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    return results
+
+
+def test_two_people_creating_acme_at_once_both_succeed(app, real_sessions, monkeypatch):
+    with app.app_context():
+        tenant = Tenant(name="Race", slug="race-orgs")
+        db.session.add(tenant)
+        db.session.commit()
+        tenant_id = tenant.id
+
+    # Both look for a free slug, see "acme" free, and only then insert: a real clash.
+    barrier = threading.Barrier(2, timeout=10)
+    first_look = threading.local()
+    original = orgs._slug_taken
+
+    def slow_taken(tenant):
+        check = original(tenant)
+
+        def taken(slug: str) -> bool:
+            result = check(slug)
+            if not getattr(first_look, "done", False):
+                first_look.done = True
+                barrier.wait()
+            return result
+
+        return taken
+
+    monkeypatch.setattr(orgs, "_slug_taken", slow_taken)
+
+    def create(_index: int) -> str:
+        tenant = db.session.get(Tenant, tenant_id)
+        return orgs.create_org(Actor.system("race"), tenant, name="Acme").slug
+
+    slugs = _in_threads(app, 2, create)
+    assert sorted(slugs) == ["acme", "acme-2"]
+    with app.app_context():
+        stored = db.session.scalars(
+            sa.select(Organization.slug).where(Organization.tenant_id == tenant_id)
+        ).all()
+        assert sorted(stored) == ["acme", "acme-2"]
+
+
+def test_two_sign_ups_with_one_address_give_one_account_and_one_form_error(app, real_sessions):
+    with app.app_context():
+        tenant = Tenant(name="Race", slug="race-signup", allow_signup=True)
+        db.session.add(tenant)
+        db.session.commit()
+        tenant_id = tenant.id
+    barrier = threading.Barrier(2, timeout=10)
+
+    def sign_up(index: int) -> str:
+        tenant = db.session.get(Tenant, tenant_id)
+        barrier.wait()
+        try:
+            accounts.create_user(
+                tenant,
+                email="same@example.com",
+                name=f"Twin {index}",
+                password="long-password-1",
+                tenant_role=TenantRole.MEMBER,
+            )
+        except ValidationFailed as error:
+            return error.message
+        return "created"
+
+    outcomes = _in_threads(app, 2, sign_up)
+    assert sorted(outcomes) == ["An account with this email already exists here.", "created"]

@@ -1,8 +1,10 @@
 """Permissions, not role names: "may this actor do P in this org?" is answered only here.
 
-Roles are permission sets. A role held in an org holds in all its descendants; the
-effective role is the strongest of the direct and inherited ones. Tenant owners and
-admins may manage every org of their tenant.
+Roles are permission sets: the built-in owner, admin, member and viewer, plus each
+tenant's custom roles. A role held in an org holds in all its descendants; what a user
+may do in an org is everything any of their roles there (direct or inherited) allows,
+and their *effective* role is the strongest of those. Tenant owners and admins may
+manage every org of their tenant.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Membership, Organization, OrgClosure, TenantRole, User
+from app.models import CustomRole, Membership, Organization, OrgClosure, Tenant, TenantRole, User
 
 
 class Perm:
@@ -31,7 +33,22 @@ class Perm:
     API_KEYS_MANAGE = "api_keys:manage"
 
 
-ALL_PERMISSIONS = frozenset(v for k, v in vars(Perm).items() if not k.startswith("_"))
+# In the order the role editor lists them, with what each lets a person do.
+PERMISSION_LABELS: dict[str, str] = {
+    Perm.ORG_READ: "See the organization",
+    Perm.ORG_UPDATE: "Rename, move and edit the organization",
+    Perm.ORG_DELETE: "Delete the organization",
+    Perm.ORG_CREATE_CHILD: "Create sub-organizations",
+    Perm.MEMBERS_READ: "See the members",
+    Perm.MEMBERS_INVITE: "Invite members",
+    Perm.MEMBERS_UPDATE_ROLE: "Change members' roles",
+    Perm.MEMBERS_REMOVE: "Remove members",
+    Perm.TEAMS_MANAGE: "Manage teams",
+    Perm.SETTINGS_UPDATE: "Edit settings and metadata",
+    Perm.AUDIT_READ: "Read the audit log",
+    Perm.API_KEYS_MANAGE: "Manage API keys",
+}
+ALL_PERMISSIONS = frozenset(PERMISSION_LABELS)
 
 
 class Role:
@@ -42,14 +59,68 @@ class Role:
     BUILT_IN = (OWNER, ADMIN, MEMBER, VIEWER)
 
 
-ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.OWNER: ALL_PERMISSIONS,
-    Role.ADMIN: ALL_PERMISSIONS - {Perm.ORG_DELETE},
-    Role.MEMBER: frozenset({Perm.ORG_READ, Perm.MEMBERS_READ}),
-    Role.VIEWER: frozenset({Perm.ORG_READ}),
-}
-# Strength decides which of several held roles is the effective one.
-ROLE_RANK = {Role.VIEWER: 1, Role.MEMBER: 2, Role.ADMIN: 3, Role.OWNER: 4}
+@dataclass(frozen=True)
+class RoleDef:
+    key: str
+    name: str
+    permissions: frozenset[str]
+    built_in: bool = False
+    description: str = ""
+
+    @property
+    def strength(self) -> tuple[int, int]:
+        # More permissions is stronger; among equals a built-in wins (owner above all).
+        return (len(self.permissions), BUILT_IN_ORDER.get(self.key, 0))
+
+
+BUILT_IN_ROLES: dict[str, RoleDef] = {
+    Role.OWNER: RoleDef(
+        Role.OWNER, "Owner", ALL_PERMISSIONS, True,
+        "Everything, including deleting the organization and transferring ownership.",
+    ),
+    Role.ADMIN: RoleDef(
+        Role.ADMIN, "Admin", ALL_PERMISSIONS - {Perm.ORG_DELETE}, True,
+        "Manages members, invitations, teams, settings and sub-organizations.",
+    ),
+    Role.MEMBER: RoleDef(
+        Role.MEMBER, "Member", frozenset({Perm.ORG_READ, Perm.MEMBERS_READ}), True,
+        "Sees the organization and its members.",
+    ),
+    Role.VIEWER: RoleDef(
+        Role.VIEWER, "Viewer", frozenset({Perm.ORG_READ}), True, "Sees the organization.",
+    ),
+}  # fmt: skip
+BUILT_IN_ORDER = {Role.VIEWER: 1, Role.MEMBER: 2, Role.ADMIN: 3, Role.OWNER: 4}
+ROLE_PERMISSIONS = {key: role.permissions for key, role in BUILT_IN_ROLES.items()}
+
+
+def role_catalog(tenant_id: int) -> dict[str, RoleDef]:
+    """Built-in and custom roles of a tenant, by key; one query, cached per request."""
+    from flask import g, has_app_context
+
+    cache_key = f"_roles_{tenant_id}"
+    if has_app_context() and cache_key in g:
+        return g.get(cache_key)
+    catalog = dict(BUILT_IN_ROLES)
+    for role in db.session.scalars(
+        sa.select(CustomRole).where(CustomRole.tenant_id == tenant_id).order_by(CustomRole.name)
+    ):
+        catalog[role.key] = RoleDef(
+            role.key,
+            role.name,
+            frozenset(role.permissions) & ALL_PERMISSIONS,
+            description=role.description,
+        )
+    if has_app_context():
+        setattr(g, cache_key, catalog)
+    return catalog
+
+
+def forget_role_catalog(tenant_id: int) -> None:
+    from flask import g, has_app_context
+
+    if has_app_context():
+        g.pop(f"_roles_{tenant_id}", None)
 
 
 @dataclass(frozen=True)
@@ -57,27 +128,35 @@ class OrgAccess:
     """What one user may do in one org, and why."""
 
     role: str | None
+    permissions: frozenset[str] = frozenset()
     via_tenant_role: bool = False
-
-    @property
-    def permissions(self) -> frozenset[str]:
-        return ROLE_PERMISSIONS.get(self.role or "", frozenset())
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
 
 
-def strongest(roles: Iterable[str]) -> str | None:
-    return max(roles, key=lambda role: ROLE_RANK.get(role, 0), default=None)
+NO_ACCESS = OrgAccess(role=None)
 
 
-def tenant_wide_role(user: User) -> str | None:
-    """Tenant owners and admins manage every org as its owner would."""
-    return Role.OWNER if user.tenant_role in (TenantRole.OWNER, TenantRole.ADMIN) else None
+def strongest(keys: Iterable[str], catalog: dict[str, RoleDef]) -> str | None:
+    known = [key for key in keys if key in catalog]
+    return max(known, key=lambda key: catalog[key].strength, default=None)
 
 
-def roles_in_orgs(user: User, org_ids: Iterable[int]) -> dict[int, str]:
-    """The effective role of ``user`` in each org (direct or inherited), in one query."""
+def access_from_roles(user: User, keys: Iterable[str], catalog: dict[str, RoleDef]) -> OrgAccess:
+    keys = list(keys)
+    permissions = frozenset().union(*(catalog[k].permissions for k in keys if k in catalog))
+    role = strongest(keys, catalog)
+    # Tenant owners and admins manage every org as an owner would.
+    if user.is_tenant_admin and (
+        role is None or catalog[role].strength < BUILT_IN_ROLES[Role.OWNER].strength
+    ):
+        return OrgAccess(Role.OWNER, ALL_PERMISSIONS, via_tenant_role=True)
+    return OrgAccess(role, permissions) if role else NO_ACCESS
+
+
+def roles_held(user: User, org_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Every role key ``user`` holds in each org, directly or from above; one query."""
     org_ids = list(org_ids)
     if not org_ids:
         return {}
@@ -89,16 +168,47 @@ def roles_in_orgs(user: User, org_ids: Iterable[int]) -> dict[int, str]:
     held: dict[int, list[str]] = {}
     for org_id, role in rows:
         held.setdefault(org_id, []).append(role)
-    return {org_id: strongest(roles) for org_id, roles in held.items() if roles}  # type: ignore[misc]
+    return held
+
+
+def roles_in_orgs(user: User, org_ids: Iterable[int]) -> dict[int, str]:
+    """The effective role of ``user`` in each org (strongest of direct and inherited)."""
+    catalog = role_catalog(user.tenant_id)
+    held = roles_held(user, org_ids)
+    result = {org_id: strongest(keys, catalog) for org_id, keys in held.items()}
+    return {org_id: role for org_id, role in result.items() if role}
 
 
 def access(user: User, org: Organization) -> OrgAccess:
-    membership_role = roles_in_orgs(user, [org.id]).get(org.id)
-    tenant_role = tenant_wide_role(user)
-    role = strongest(r for r in (membership_role, tenant_role) if r)
-    via_tenant = role is not None and membership_role != role
-    return OrgAccess(role=role, via_tenant_role=via_tenant)
+    catalog = role_catalog(user.tenant_id)
+    return access_from_roles(user, roles_held(user, [org.id]).get(org.id, []), catalog)
+
+
+def grantable_roles(access: OrgAccess, catalog: dict[str, RoleDef]) -> list[RoleDef]:
+    """Roles this actor may hand out here: none stronger than what they hold themselves,
+    and ownership only by an owner."""
+    if not access.can(Perm.MEMBERS_UPDATE_ROLE) and not access.can(Perm.MEMBERS_INVITE):
+        return []
+    allowed = [
+        role
+        for role in catalog.values()
+        if role.permissions <= access.permissions
+        and (role.key != Role.OWNER or access.role == Role.OWNER)
+    ]
+    return sorted(allowed, key=lambda role: role.strength, reverse=True)
+
+
+def can_manage_member(access: OrgAccess, target_role: str | None) -> bool:
+    """Admins may not change or remove owners; only owners manage owners."""
+    if target_role == Role.OWNER:
+        return access.role == Role.OWNER
+    return True
 
 
 def can_create_top_level_org(user: User) -> bool:
-    return user.is_tenant_admin or user.tenant.members_can_create_orgs
+    tenant: Tenant = user.tenant
+    return user.is_tenant_admin or tenant.members_can_create_orgs
+
+
+def is_tenant_manager(user: User) -> bool:
+    return user.tenant_role in (TenantRole.OWNER, TenantRole.ADMIN)

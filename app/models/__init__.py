@@ -3,18 +3,22 @@
 from app.models.audit import ActorType, AuditEvent
 from app.models.base import UTCDateTime, utcnow
 from app.models.organization import Membership, Organization, OrgClosure, OrgSlugRedirect
+from app.models.role import CustomRole, Team, TeamMember
 from app.models.tenant import Tenant, TenantStatus
 from app.models.user import StaffRole, StaffUser, TenantRole, User
 
 __all__ = [
     "ActorType",
     "AuditEvent",
+    "CustomRole",
     "Membership",
     "OrgClosure",
     "OrgSlugRedirect",
     "Organization",
     "StaffRole",
     "StaffUser",
+    "Team",
+    "TeamMember",
     "Tenant",
     "TenantRole",
     "TenantStatus",

@@ -51,6 +51,7 @@ class User(SessionIdentity, TimestampMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "email"),
+        sa.Index("ix_users_tenant_id_name", "tenant_id", "name"),
         sa.CheckConstraint("tenant_role IN ('owner', 'admin', 'member')", name="tenant_role_valid"),
     )
     kind = "user"

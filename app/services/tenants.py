@@ -189,18 +189,30 @@ def update_tenant_rules(
     signup_email_domains: list[str],
     personal_orgs: bool,
     members_can_create_orgs: bool,
+    seat_limit: int | None = None,
 ) -> Tenant:
     """The tenant's auth and organization rules (tenant owners and admins)."""
     user = actor.user
     if user is not None and not user.is_tenant_admin:
         raise PermissionDenied("Only tenant owners and admins can change tenant settings.")
     domains = sorted({clean_domain(d) for d in signup_email_domains if d.strip()})
-    fields = ("allow_signup", "signup_email_domains", "personal_orgs", "members_can_create_orgs")
+    if seat_limit is not None and not 1 <= seat_limit <= 1_000_000:
+        raise ValidationFailed(
+            "Use a number from 1 to 1,000,000, or leave it empty.", field="seat_limit"
+        )
+    fields = (
+        "allow_signup",
+        "signup_email_domains",
+        "personal_orgs",
+        "members_can_create_orgs",
+        "seat_limit",
+    )
     before = {name: getattr(tenant, name) for name in fields}
     tenant.allow_signup = allow_signup
     tenant.signup_email_domains = domains
     tenant.personal_orgs = personal_orgs
     tenant.members_can_create_orgs = members_can_create_orgs
+    tenant.seat_limit = seat_limit
     after = {name: getattr(tenant, name) for name in fields}
     if after != before:
         db.session.flush()

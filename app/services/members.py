@@ -1,0 +1,434 @@
+"""Members of an org: who belongs (directly or from above), and changing that.
+
+The rules live here: permissions, roles an actor may grant, seat limits, and the one
+that keeps every org owned: the last owner can't leave, be removed or be demoted, even
+when two owners try it at the same instant (the tree's root row is locked first).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Membership, Organization, OrgClosure, Team, TeamMember, Tenant, User
+from app.pagination import Page
+from app.policy import (
+    OrgAccess,
+    Perm,
+    Role,
+    RoleDef,
+    access,
+    can_manage_member,
+    grantable_roles,
+    role_catalog,
+    strongest,
+)
+from app.services import audit
+from app.services.actors import Actor
+from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.services.validation import escape_like
+
+SORTS = {
+    "name": (User.name, User.id),
+    "-name": (User.name.desc(), User.id.desc()),
+    "email": (User.email,),
+    "-email": (User.email.desc(),),
+}
+
+
+@dataclass
+class MemberRow:
+    user: User
+    role: str
+    direct_role: str | None
+    source: Organization | None  # the ancestor the effective role comes from, if inherited
+    joined_at: datetime | None
+    teams: list[Team] = field(default_factory=list)
+
+    @property
+    def is_direct(self) -> bool:
+        return self.source is None
+
+
+def _in_tree(org: Organization):
+    """Memberships that count in ``org``: held in it or in any of its ancestors."""
+    return (
+        sa.select(Membership.id)
+        .join(OrgClosure, OrgClosure.ancestor_id == Membership.org_id)
+        .where(OrgClosure.descendant_id == org.id)
+    )
+
+
+def list_members(
+    tenant: Tenant,
+    org: Organization,
+    *,
+    query: str = "",
+    role: str | None = None,
+    sort: str = "name",
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[MemberRow]:
+    """Direct and inherited members, one page; a constant number of queries at any size."""
+    catalog = role_catalog(tenant.id)
+    stmt = sa.select(User).where(
+        User.tenant_id == tenant.id,
+        _in_tree(org).where(Membership.user_id == User.id).exists(),
+    )
+    if query:
+        pattern = f"%{escape_like(query.lower())}%"
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(User.name).like(pattern, escape="\\"),
+                User.email.like(pattern, escape="\\"),
+            )
+        )
+    if role in catalog:
+        stronger = [k for k, r in catalog.items() if r.strength > catalog[role].strength]
+        stmt = stmt.where(
+            _in_tree(org).where(Membership.user_id == User.id, Membership.role == role).exists()
+        )
+        if stronger:
+            stmt = stmt.where(
+                ~_in_tree(org)
+                .where(Membership.user_id == User.id, Membership.role.in_(stronger))
+                .exists()
+            )
+    page = max(1, min(page, 100_000))
+    users = list(
+        db.session.scalars(
+            stmt.order_by(*SORTS.get(sort, SORTS["name"]))
+            .limit(per_page + 1)
+            .offset((page - 1) * per_page)
+        )
+    )
+    has_next = len(users) > per_page
+    users = users[:per_page]
+    return Page(items=_rows(org, users, catalog), page=page, per_page=per_page, has_next=has_next)
+
+
+def _rows(org: Organization, users: list[User], catalog: dict[str, RoleDef]) -> list[MemberRow]:
+    if not users:
+        return []
+    ids = [user.id for user in users]
+    held = db.session.execute(
+        sa.select(Membership.user_id, Membership.role, Membership.created_at, Organization)
+        .join(OrgClosure, OrgClosure.ancestor_id == Membership.org_id)
+        .join(Organization, Organization.id == Membership.org_id)
+        .where(OrgClosure.descendant_id == org.id, Membership.user_id.in_(ids))
+        .order_by(OrgClosure.depth)
+    ).all()
+    teams = db.session.execute(
+        sa.select(TeamMember.user_id, Team)
+        .join(Team, Team.id == TeamMember.team_id)
+        .where(Team.org_id == org.id, TeamMember.user_id.in_(ids))
+        .order_by(Team.name)
+    ).all()
+    by_user: dict[int, list[tuple[str, datetime, Organization]]] = {}
+    for user_id, role, created_at, source in held:
+        by_user.setdefault(user_id, []).append((role, created_at, source))
+    teams_by_user: dict[int, list[Team]] = {}
+    for user_id, team in teams:
+        teams_by_user.setdefault(user_id, []).append(team)
+
+    rows = []
+    for user in users:
+        memberships = by_user.get(user.id, [])
+        effective = strongest((r for r, _, _ in memberships), catalog) or Role.VIEWER
+        direct = next((r for r, _, o in memberships if o.id == org.id), None)
+        # Nearest org granting the effective role (memberships come nearest first).
+        source = next(o for r, _, o in memberships if r == effective) if memberships else None
+        rows.append(
+            MemberRow(
+                user=user,
+                role=effective,
+                direct_role=direct,
+                source=None if source is None or source.id == org.id else source,
+                joined_at=min((c for _, c, _ in memberships), default=None),
+                teams=teams_by_user.get(user.id, []),
+            )
+        )
+    return rows
+
+
+def member_row(tenant: Tenant, org: Organization, user: User) -> MemberRow | None:
+    rows = _rows(org, [user], role_catalog(tenant.id))
+    return rows[0] if rows and (rows[0].direct_role or rows[0].source) else None
+
+
+def export_csv(
+    tenant: Tenant, org: Organization, *, query: str = "", role: str | None = None
+) -> Iterator[str]:
+    """The member list as CSV lines, safe to open in a spreadsheet (no formulas)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["name", "email", "role", "membership", "inherited_from", "teams", "joined"])
+    yield _flush(buffer)
+    page = 1
+    while True:
+        batch = list_members(tenant, org, query=query, role=role, page=page, per_page=500)
+        for row in batch.items:
+            writer.writerow(
+                [
+                    safe_cell(row.user.name),
+                    safe_cell(row.user.email),
+                    row.role,
+                    "direct" if row.is_direct else "inherited",
+                    safe_cell(row.source.name) if row.source else "",
+                    safe_cell("; ".join(team.name for team in row.teams)),
+                    row.joined_at.isoformat() if row.joined_at else "",
+                ]
+            )
+        yield _flush(buffer)
+        if not batch.has_next:
+            return
+        page += 1
+
+
+def _flush(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+def safe_cell(value: str) -> str:
+    """Spreadsheets run cells starting with = + - @ (or tab/CR) as formulas: defuse them."""
+    return f"'{value}" if value and value[0] in "=+-@\t\r" else value
+
+
+# --- changes -------------------------------------------------------------------------
+
+
+def _direct_membership(org: Organization, user: User) -> Membership | None:
+    return db.session.scalar(
+        sa.select(Membership).where(Membership.org_id == org.id, Membership.user_id == user.id)
+    )
+
+
+def _require(actor_access: OrgAccess, permission: str) -> None:
+    if not actor_access.can(permission):
+        raise PermissionDenied("You don't have permission to do that in this organization.")
+
+
+def _check_grantable(actor_access: OrgAccess, tenant: Tenant, role: str) -> None:
+    catalog = role_catalog(tenant.id)
+    if role not in catalog:
+        raise ValidationFailed(f"Unknown role “{role}”.", field="role")
+    if role not in {r.key for r in grantable_roles(actor_access, catalog)}:
+        raise PermissionDenied(f"You can't give the {catalog[role].name} role.")
+
+
+def seat_limit_reached(tenant: Tenant, org: Organization, adding: int = 1) -> bool:
+    if tenant.seat_limit is None:
+        return False
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Membership).where(Membership.org_id == org.id)
+    )
+    return count + adding > tenant.seat_limit
+
+
+def seat_limit_message(tenant: Tenant, org: Organization) -> str:
+    return (
+        f"{org.name} has reached this workspace's limit of {tenant.seat_limit} members: "
+        "remove someone first, or ask the workspace owner to raise the limit."
+    )
+
+
+def _lock_tree(org: Organization) -> None:
+    """Serialise owner changes within one tree: lock its root org's row (PostgreSQL)."""
+    root_id = db.session.scalar(
+        sa.select(OrgClosure.ancestor_id)
+        .where(OrgClosure.descendant_id == org.id)
+        .order_by(OrgClosure.depth.desc())
+        .limit(1)
+    )
+    db.session.execute(
+        sa.select(Organization.id).where(Organization.id == root_id).with_for_update()
+    )
+
+
+def _ensure_another_owner(org: Organization, leaving: Membership) -> None:
+    _lock_tree(org)
+    others = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Membership)
+        .join(OrgClosure, OrgClosure.ancestor_id == Membership.org_id)
+        .where(
+            OrgClosure.descendant_id == org.id,
+            Membership.role == Role.OWNER,
+            Membership.id != leaving.id,
+        )
+    )
+    if not others:
+        raise Conflict(
+            f"That would leave {org.name} without an owner: make someone else an owner "
+            "first (Transfer ownership)."
+        )
+
+
+def _record(actor: Actor, action: str, tenant: Tenant, org: Organization, user: User, **values):
+    audit.record(
+        actor,
+        action,
+        tenant=tenant,
+        org=org,
+        target_type="user",
+        target_id=user.public_id,
+        target_label=user.email,
+        **values,
+    )
+
+
+def add_member(
+    actor: Actor, tenant: Tenant, org: Organization, user: User, role: str
+) -> Membership:
+    actor_access = access(actor.user, org) if actor.user else _system_access()
+    _require(actor_access, Perm.MEMBERS_INVITE)
+    _check_grantable(actor_access, tenant, role)
+    if user.tenant_id != tenant.id:
+        raise NotFound("No such user.")
+    if _direct_membership(org, user) is not None:
+        raise Conflict(f"{user.display_name} is already a member of {org.name}.")
+    if seat_limit_reached(tenant, org):
+        raise Conflict(seat_limit_message(tenant, org))
+    membership = Membership(
+        org_id=org.id,
+        user_id=user.id,
+        role=role,
+        created_by_id=actor.user.id if actor.user else None,
+    )
+    db.session.add(membership)
+    db.session.flush()
+    _record(actor, "member.added", tenant, org, user, after={"role": role})
+    return membership
+
+
+def _system_access() -> OrgAccess:
+    from app.policy import ALL_PERMISSIONS
+
+    return OrgAccess(Role.OWNER, ALL_PERMISSIONS)
+
+
+def _target_membership(org: Organization, user: User) -> Membership:
+    membership = _direct_membership(org, user)
+    if membership is None:
+        raise Conflict(
+            f"{user.display_name}'s role here is inherited from a parent organization: "
+            "change it there."
+        )
+    return membership
+
+
+def change_role(
+    actor: Actor, tenant: Tenant, org: Organization, user: User, new_role: str
+) -> Membership:
+    actor_access = access(actor.user, org) if actor.user else _system_access()
+    _require(actor_access, Perm.MEMBERS_UPDATE_ROLE)
+    membership = _target_membership(org, user)
+    if not can_manage_member(actor_access, membership.role):
+        raise PermissionDenied("Only an owner can change an owner's role.")
+    _check_grantable(actor_access, tenant, new_role)
+    old_role = membership.role
+    if old_role == new_role:
+        return membership
+    if old_role == Role.OWNER:
+        _ensure_another_owner(org, membership)
+    membership.role = new_role
+    db.session.flush()
+    _record(
+        actor, "member.role_changed", tenant, org, user,
+        before={"role": old_role}, after={"role": new_role},
+    )  # fmt: skip
+    return membership
+
+
+def remove_member(actor: Actor, tenant: Tenant, org: Organization, user: User) -> None:
+    actor_access = access(actor.user, org) if actor.user else _system_access()
+    _require(actor_access, Perm.MEMBERS_REMOVE)
+    membership = _target_membership(org, user)
+    if not can_manage_member(actor_access, membership.role):
+        raise PermissionDenied("Only an owner can remove an owner.")
+    _delete_membership(org, membership)
+    _record(actor, "member.removed", tenant, org, user, before={"role": membership.role})
+
+
+def leave_org(actor: Actor, tenant: Tenant, org: Organization) -> None:
+    user = actor.user
+    assert user is not None
+    membership = _direct_membership(org, user)
+    if membership is None:
+        raise Conflict(
+            f"You are not a direct member of {org.name}: your access comes from a parent "
+            "organization, so leave that one instead."
+        )
+    _delete_membership(org, membership)
+    _record(actor, "member.left", tenant, org, user, before={"role": membership.role})
+
+
+def _delete_membership(org: Organization, membership: Membership) -> None:
+    if membership.role == Role.OWNER:
+        _ensure_another_owner(org, membership)
+    db.session.execute(
+        sa.delete(TeamMember).where(
+            TeamMember.user_id == membership.user_id,
+            TeamMember.team_id.in_(sa.select(Team.id).where(Team.org_id == org.id)),
+        )
+    )
+    db.session.delete(membership)
+    db.session.flush()
+
+
+def transfer_ownership(actor: Actor, tenant: Tenant, org: Organization, new_owner: User) -> None:
+    """Make ``new_owner`` an owner here; the acting owner steps down to admin."""
+    user = actor.user
+    assert user is not None
+    actor_access = access(user, org)
+    if actor_access.role != Role.OWNER:
+        raise PermissionDenied("Only an owner can transfer ownership.")
+    if new_owner.id == user.id:
+        raise ValidationFailed("Choose someone other than yourself.", field="user")
+    if new_owner.tenant_id != tenant.id or member_row(tenant, org, new_owner) is None:
+        raise ValidationFailed(
+            "Ownership can only go to a member of this organization.", field="user"
+        )
+    _lock_tree(org)
+    target = _direct_membership(org, new_owner)
+    before_role = target.role if target else None
+    if target is None:
+        target = Membership(
+            org_id=org.id, user_id=new_owner.id, role=Role.OWNER, created_by_id=user.id
+        )
+        db.session.add(target)
+    else:
+        target.role = Role.OWNER
+    mine = _direct_membership(org, user)
+    if mine is not None and mine.role == Role.OWNER:
+        mine.role = Role.ADMIN
+    db.session.flush()
+    _record(
+        actor, "org.ownership_transferred", tenant, org, new_owner,
+        before={"role": before_role, "previous_owner": user.email},
+        after={"role": Role.OWNER},
+    )  # fmt: skip
+
+
+def find_tenant_user(tenant: Tenant, public_id: str) -> User:
+    user = db.session.scalar(
+        sa.select(User).where(User.tenant_id == tenant.id, User.public_id == public_id)
+    )
+    if user is None:
+        raise NotFound("No such member.")
+    return user
+
+
+def direct_member_count(org: Organization) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Membership).where(Membership.org_id == org.id)
+    )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, session, url_for
+from wtforms import SelectChoice
 
 from app.extensions import db
 from app.orgs import bp
@@ -208,9 +209,11 @@ def delete():
     return redirect(url_for("tenant.orgs.index"), code=303)
 
 
-def _parent_choices(org) -> list[tuple[str, str]]:
+def _parent_choices(org) -> list[SelectChoice]:
     candidates = orgs.org_choices_for_move(g.tenant, org, g.user)
-    return [("", "— Top level —")] + [(o.public_id, o.name) for o in candidates]
+    return [SelectChoice("", "— Top level —")] + [
+        SelectChoice(o.public_id, o.name) for o in candidates
+    ]
 
 
 def _settings_page(org, *, general_form=None, data_form=None, move_form=None, status=200):

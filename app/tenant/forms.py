@@ -1,7 +1,18 @@
-from wtforms import BooleanField, SubmitField, TextAreaField
-from wtforms.validators import Length
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.forms import BaseForm
+from app.policy import PERMISSION_LABELS
 
 
 class UpdateTenantRulesForm(BaseForm):
@@ -13,4 +24,35 @@ class UpdateTenantRulesForm(BaseForm):
     )
     personal_orgs = BooleanField("Give every new user a personal organization")
     members_can_create_orgs = BooleanField("Members may create top-level organizations")
+    seat_limit = IntegerField(
+        "Members per organization, at most",
+        validators=[Optional(), NumberRange(min=1, max=1_000_000)],
+        description="Empty: no limit.",
+    )
     submit = SubmitField("Save settings")
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class RoleForm(BaseForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    key = StringField(
+        "Key",
+        validators=[DataRequired(), Length(max=40)],
+        description="Used by the API and in tokens, e.g. billing_manager. It can't change later.",
+    )
+    description = StringField("Description", validators=[Optional(), Length(max=300)])
+    permissions = CheckboxListField(
+        "Permissions",
+        choices=[SelectChoice(key, label) for key, label in PERMISSION_LABELS.items()],
+        validate_choice=True,
+    )
+    submit = SubmitField("Save role")
+
+
+class DeleteRoleForm(BaseForm):
+    reassign_to = SelectField("Give its members this role instead", choices=[])
+    submit = SubmitField("Delete role")

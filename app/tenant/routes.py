@@ -1,14 +1,16 @@
 import re
 
 from flask import abort, flash, g, redirect, url_for
+from wtforms import SelectChoice
 
 from app.extensions import db
+from app.policy import BUILT_IN_ROLES, PERMISSION_LABELS, Role, role_catalog
 from app.rendering import render
-from app.services import tenants
+from app.services import roles, tenants
 from app.services.actors import Actor
-from app.services.errors import ValidationFailed
+from app.services.errors import ServiceError, ValidationFailed
 from app.tenant import bp
-from app.tenant.forms import UpdateTenantRulesForm
+from app.tenant.forms import DeleteRoleForm, RoleForm, UpdateTenantRulesForm
 
 
 @bp.get("/")
@@ -20,10 +22,18 @@ def home():
     return redirect(url_for("tenant.orgs.index"))
 
 
-@bp.route("/settings", methods=["GET", "POST"])
-def settings():
+def _require_tenant_manager() -> None:
     if not g.user.is_tenant_admin:
         abort(403, "Only tenant owners and admins can change tenant settings.")
+
+
+def _status(form) -> int:
+    return 422 if form.errors or form.form_errors else 200
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    _require_tenant_manager()
     tenant = g.tenant
     form = UpdateTenantRulesForm(
         data={
@@ -31,6 +41,7 @@ def settings():
             "signup_email_domains": "\n".join(tenant.signup_email_domains),
             "personal_orgs": tenant.personal_orgs,
             "members_can_create_orgs": tenant.members_can_create_orgs,
+            "seat_limit": tenant.seat_limit,
         }
     )
     if form.validate_on_submit():
@@ -42,6 +53,7 @@ def settings():
                 signup_email_domains=re.split(r"[\s,;]+", form.signup_email_domains.data or ""),
                 personal_orgs=form.personal_orgs.data,
                 members_can_create_orgs=form.members_can_create_orgs.data,
+                seat_limit=form.seat_limit.data,
             )
         except ValidationFailed as error:
             form.apply_service_error(error)
@@ -49,5 +61,106 @@ def settings():
             db.session.commit()
             flash("Tenant settings saved.", "success")
             return redirect(url_for("tenant.settings"), code=303)
-    status = 422 if form.errors or form.form_errors else 200
-    return render("tenant/settings.html", form=form, status=status)
+    return _settings_page(form, status=_status(form))
+
+
+def _settings_page(rules_form, *, role_form=None, status=200):
+    return render(
+        "tenant/settings.html",
+        form=rules_form,
+        role_form=role_form or RoleForm(formdata=None),
+        built_in_roles=BUILT_IN_ROLES.values(),
+        custom_roles=roles.list_custom_roles(g.tenant),
+        permission_labels=PERMISSION_LABELS,
+        status=status,
+    )
+
+
+@bp.post("/settings/roles")
+def create_role():
+    _require_tenant_manager()
+    form = RoleForm()
+    if form.validate_on_submit():
+        try:
+            role = roles.create_role(
+                Actor.for_user(g.user),
+                g.tenant,
+                key=form.key.data,
+                name=form.name.data,
+                description=form.description.data or "",
+                permissions=form.permissions.data or [],
+            )
+        except ValidationFailed as error:
+            form.apply_service_error(error)
+        else:
+            db.session.commit()
+            flash(f"The {role.name} role is created.", "success")
+            return redirect(url_for("tenant.settings", _anchor="roles"), code=303)
+    rules_form = UpdateTenantRulesForm(formdata=None, obj=g.tenant)
+    rules_form.signup_email_domains.data = "\n".join(g.tenant.signup_email_domains)
+    return _settings_page(rules_form, role_form=form, status=422)
+
+
+@bp.route("/settings/roles/<public_id>", methods=["GET", "POST"])
+def edit_role(public_id: str):
+    _require_tenant_manager()
+    role = roles.get_role(g.tenant, public_id)
+    form = RoleForm(obj=role)
+    form.key.render_kw = {"readonly": True}
+    if form.validate_on_submit():
+        try:
+            roles.update_role(
+                Actor.for_user(g.user),
+                g.tenant,
+                role,
+                name=form.name.data,
+                description=form.description.data or "",
+                permissions=form.permissions.data or [],
+            )
+        except ValidationFailed as error:
+            form.apply_service_error(error)
+        else:
+            db.session.commit()
+            flash(f"The {role.name} role is saved.", "success")
+            return redirect(url_for("tenant.settings", _anchor="roles"), code=303)
+        db.session.rollback()
+    return render(
+        "tenant/role.html",
+        role=role,
+        form=form,
+        delete_form=_delete_form(role),
+        status=_status(form),
+    )
+
+
+def _delete_form(role, formdata=None):
+    form = DeleteRoleForm(formdata=formdata) if formdata is not None else DeleteRoleForm()
+    catalog = role_catalog(g.tenant.id)
+    form.reassign_to.choices = [
+        SelectChoice(key, definition.name)
+        for key, definition in catalog.items()
+        if key not in (role.key, Role.OWNER)
+    ]
+    return form
+
+
+@bp.post("/settings/roles/<public_id>/delete")
+def delete_role(public_id: str):
+    _require_tenant_manager()
+    role = roles.get_role(g.tenant, public_id)
+    form = _delete_form(role)
+    name = role.name
+    try:
+        moved = roles.delete_role(
+            Actor.for_user(g.user), g.tenant, role, reassign_to=form.reassign_to.data or None
+        )
+    except ServiceError as error:
+        db.session.rollback()
+        if error.status_code == 403:
+            raise
+        flash(error.message, "error")
+        return redirect(url_for("tenant.edit_role", public_id=public_id), code=303)
+    db.session.commit()
+    suffix = f"; {moved} membership(s) moved to another role" if moved else ""
+    flash(f"The {name} role is deleted{suffix}.", "success")
+    return redirect(url_for("tenant.settings", _anchor="roles"), code=303)

@@ -122,3 +122,46 @@ def test_two_sign_ups_with_one_address_give_one_account_and_one_form_error(app, 
 
     outcomes = _in_threads(app, 2, sign_up)
     assert sorted(outcomes) == ["An account with this email already exists here.", "created"]
+
+
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(app, real_sessions):
+    from app.models import Membership, User
+    from app.services import members
+    from app.services.errors import Conflict
+
+    with app.app_context():
+        tenant = Tenant(name="Race", slug="race-owners")
+        db.session.add(tenant)
+        db.session.flush()
+        org = orgs.create_org(Actor.system("race"), tenant, name="Root")
+        child = orgs.create_org(Actor.system("race"), tenant, name="Child", parent=org)
+        owners = [
+            accounts.create_user(tenant, email=f"o{i}@example.com", name=f"O{i}", password=None)
+            for i in range(2)
+        ]
+        for owner in owners:
+            db.session.add(Membership(org_id=org.id, user_id=owner.id, role="owner"))
+        db.session.commit()
+        ids = (tenant.id, org.id, child.id, [o.id for o in owners])
+    barrier = threading.Barrier(2, timeout=10)
+
+    def demote_the_other(index: int) -> str:
+        tenant_id, org_id, _child_id, owner_ids = ids
+        tenant = db.session.get(Tenant, tenant_id)
+        org = db.session.get(Organization, org_id)
+        me = db.session.get(User, owner_ids[index])
+        other = db.session.get(User, owner_ids[1 - index])
+        barrier.wait()
+        try:
+            members.change_role(Actor.for_user(me), tenant, org, other, "admin")
+        except Conflict:
+            return "refused"
+        return "demoted"
+
+    outcomes = _in_threads(app, 2, demote_the_other)
+    assert sorted(outcomes) == ["demoted", "refused"]
+    with app.app_context():
+        roles = db.session.scalars(
+            sa.select(Membership.role).where(Membership.org_id == ids[1])
+        ).all()
+        assert sorted(roles) == ["admin", "owner"]

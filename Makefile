@@ -48,6 +48,11 @@ chromium:
 test: install-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Times the organizations pages at 10,000 orgs (temporary SQLite) into bench/results/.
+# PostgreSQL: make bench BENCH_ARGS="--database-url postgresql+psycopg://…/an_empty_db"
+bench: install
+	$(BIN)/python bench/orgs.py $(BENCH_ARGS)
+
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -23,6 +23,8 @@ class Organization(TimestampMixin, db.Model):
         sa.UniqueConstraint("tenant_id", "slug"),
         sa.Index("ix_organizations_tenant_id_parent_id_name", "tenant_id", "parent_id", "name"),
         sa.Index("ix_organizations_parent_id", "parent_id"),
+        # Name search and the switcher read in name order and stop at a page.
+        sa.Index("ix_organizations_tenant_id_name_id", "tenant_id", "name", "id"),
         sa.Index("ix_organizations_deleted_root_id", "deleted_root_id"),
     )
 

@@ -99,7 +99,7 @@ class TreeNode:
     child_count: int = 0
     member_count: int = 0
     viewer_role: str | None = None
-    path: list[Organization] = field(default_factory=list)
+    path: list[PathStep] = field(default_factory=list)
 
     @property
     def has_children(self) -> bool:
@@ -191,19 +191,29 @@ def ancestors(org: Organization) -> list[Organization]:
     )
 
 
-def ancestors_of_many(org_ids: Iterable[int]) -> dict[int, list[Organization]]:
+@dataclass(frozen=True)
+class PathStep:
+    """One ancestor in a path: just what a path shows (full org rows cost ~10 ms here)."""
+
+    id: int
+    name: str
+    slug: str
+
+
+def ancestors_of_many(org_ids: Iterable[int]) -> dict[int, list[PathStep]]:
+    """For each org, its ancestors from the root down; one query."""
     org_ids = list(org_ids)
     if not org_ids:
         return {}
     rows = db.session.execute(
-        sa.select(OrgClosure.descendant_id, Organization)
+        sa.select(OrgClosure.descendant_id, Organization.id, Organization.name, Organization.slug)
         .join(Organization, OrgClosure.ancestor_id == Organization.id)
         .where(OrgClosure.descendant_id.in_(org_ids), OrgClosure.depth > 0)
         .order_by(OrgClosure.descendant_id, OrgClosure.depth.desc())
     )
-    paths: dict[int, list[Organization]] = {}
-    for descendant_id, ancestor in rows:
-        paths.setdefault(descendant_id, []).append(ancestor)
+    paths: dict[int, list[PathStep]] = {}
+    for descendant_id, ancestor_id, name, slug in rows:
+        paths.setdefault(descendant_id, []).append(PathStep(ancestor_id, name, slug))
     return paths
 
 
@@ -229,7 +239,7 @@ def recent_activity(org: Organization, limit: int = 10) -> list[AuditEvent]:
 class UserOrg:
     org: Organization
     role: str
-    path: list[Organization]
+    path: list[PathStep]
 
 
 def list_user_orgs(user: User, *, query: str = "", limit: int = 200) -> list[UserOrg]:

@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_request_hooks(app)
     register_template_helpers(app)
     register_commands(app)
+    start_dev_mail_delivery(app)
     return app
 
 
@@ -65,6 +66,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(tenant_bp)
+    if app.debug:
+        # The development mailbox exists only in debug mode (404 otherwise).
+        from app.dev import bp as dev_bp
+
+        app.register_blueprint(dev_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -83,6 +89,13 @@ def register_template_helpers(app: Flask) -> None:
     from app.templating import register
 
     register(app)
+
+
+def start_dev_mail_delivery(app: Flask) -> None:
+    from app.dev import delivery
+
+    if delivery.should_start(app):
+        delivery.start(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -6,22 +6,25 @@ non-zero and changes nothing.
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.extensions import db
 from app.models import StaffRole
-from app.services import accounts, demo, tenants
+from app.services import accounts, demo, mail, tenants
 from app.services.actors import Actor
 from app.services.errors import ServiceError
 
 staff_cli = AppGroup("staff", help="Platform staff accounts.")
 tenants_cli = AppGroup("tenants", help="Tenants and their owners.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
+mail_cli = AppGroup("mail", help="The email outbox.")
 
 
 @contextmanager
@@ -70,11 +73,6 @@ def create_tenant(
     allow_signup: bool,
 ) -> None:
     """Create a tenant and its owner."""
-    if owner_password is None:
-        raise click.ClickException(
-            "--owner-password is required (emailing the owner an invitation instead "
-            "arrives with outbox email delivery)."
-        )
     with one_transaction():
         tenant, owner = tenants.create_tenant(
             Actor.system("cli"),
@@ -86,6 +84,8 @@ def create_tenant(
             allow_signup=allow_signup,
         )
     click.echo(f"Created tenant {tenant.name} at /t/{tenant.slug}/ with owner {owner.email}.")
+    if not owner_password:
+        click.echo(f"{owner.email} is emailed a link to choose a password (flask mail deliver).")
 
 
 @demo_cli.command("seed")
@@ -103,7 +103,29 @@ def seed_demo(orgs_count: int, members_count: int) -> None:
         click.echo(f"  {line}")
 
 
+@mail_cli.command("deliver")
+@click.option("--loop", is_flag=True, help="Keep delivering until stopped (Ctrl+C, SIGTERM).")
+@click.option("--interval", type=click.FloatRange(0.1, 3600), default=2.0, show_default=True)
+def deliver_mail(loop: bool, interval: float) -> None:
+    """Send pending outbox email over SMTP (MAIL_SERVER), with retries and backoff."""
+    if not current_app.config.get("MAIL_SERVER"):
+        raise click.ClickException("MAIL_SERVER is not set: there is nowhere to deliver to.")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    while True:
+        report = mail.deliver_pending()
+        db.session.remove()
+        if report.handled:
+            click.echo(f"sent {report.sent}, retrying {report.retried}, failed {report.failed}")
+        if stop.is_set() or (not loop and report.handled == 0):
+            return
+        if report.handled == 0:
+            stop.wait(interval)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(staff_cli)
     app.cli.add_command(tenants_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(mail_cli)

@@ -160,8 +160,17 @@ def test_tenants_create_derives_a_free_slug(cli):
             "empty",
         ),
         (
-            ["tenants", "create", "--name", "X", "--owner-email", "a@example.com"],
-            "--owner-password",
+            [
+                "tenants",
+                "create",
+                "--name",
+                "X",
+                "--owner-email",
+                "a@example.com",
+                "--owner-password",
+                "short",
+            ],  # noqa: E501
+            "at least 10",
         ),
     ],
 )

@@ -165,3 +165,53 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(app, real_sessio
             sa.select(Membership.role).where(Membership.org_id == ids[1])
         ).all()
         assert sorted(roles) == ["admin", "owner"]
+
+
+def test_two_mail_workers_never_send_one_email_twice(app, real_sessions):
+    from app.models import OutboxEmail
+    from app.services import mail
+
+    with app.app_context():
+        tenant = Tenant(name="Race", slug="race-mail")
+        db.session.add(tenant)
+        db.session.flush()
+        db.session.add_all(
+            OutboxEmail(
+                tenant_id=tenant.id,
+                kind="test",
+                to_address=f"r{i}@example.com",
+                subject="Hi",
+                text_body="x",
+                html_body="<p>x</p>",
+            )
+            for i in range(60)
+        )
+        db.session.commit()
+        tenant_id = tenant.id
+    sent: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(2, timeout=10)
+
+    def record(email):
+        with lock:
+            sent.append(email.id)
+
+    def work(_index: int) -> int:
+        barrier.wait()
+        total = 0
+        while True:
+            report = mail.deliver_pending(limit=5, send=record)
+            db.session.remove()
+            if not report.handled:
+                return total
+            total += report.sent
+
+    counts = _in_threads(app, 2, work)
+    assert len(sent) == 60
+    assert len(set(sent)) == 60
+    assert sum(counts) == 60
+    with app.app_context():
+        statuses = db.session.scalars(
+            sa.select(OutboxEmail.status).where(OutboxEmail.tenant_id == tenant_id)
+        ).all()
+        assert set(statuses) == {"sent"}

@@ -17,7 +17,13 @@ from app import create_app
 from app.extensions import db
 from app.models import TenantRole
 
-PUBLIC_TENANT_ENDPOINTS = {"tenant.auth.login", "tenant.auth.logout", "tenant.auth.signup"}
+PUBLIC_TENANT_ENDPOINTS = {
+    "tenant.auth.login",
+    "tenant.auth.logout",
+    "tenant.auth.signup",
+    "tenant.auth.forgot_password",
+    "tenant.auth.reset_password",
+}
 PUBLIC_STAFF_ENDPOINTS = {"staff.login", "staff.logout"}
 NON_CSRF_ENDPOINTS: set[str] = set()  # the JSON API, once it exists, authenticates by key
 

@@ -24,3 +24,17 @@ class SignUpForm(BaseForm):
 
 class SignOutForm(BaseForm):
     submit = SubmitField("Sign out")
+
+
+class RequestPasswordResetForm(BaseForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    submit = SubmitField("Email me a link")
+
+
+class ResetPasswordForm(BaseForm):
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(min=10, max=1024)],
+        description="At least 10 characters.",
+    )
+    submit = SubmitField("Set password")

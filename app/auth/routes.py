@@ -1,12 +1,18 @@
-from flask import current_app, flash, g, redirect, session, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user
 
 from app.auth import bp
-from app.auth.forms import SignInForm, SignOutForm, SignUpForm
+from app.auth.forms import (
+    RequestPasswordResetForm,
+    ResetPasswordForm,
+    SignInForm,
+    SignOutForm,
+    SignUpForm,
+)
 from app.auth_session import signed_in_user
 from app.extensions import db, limiter
 from app.rendering import render
-from app.services import accounts, orgs
+from app.services import accounts, orgs, passwords
 from app.services.errors import ValidationFailed
 from app.sessions import end_session, next_url, start_session
 from app.tenant.scope import CURRENT_ORG_KEY, public
@@ -45,6 +51,7 @@ def login():
             return redirect(next_url(home), code=303)
     elif not form.is_submitted():
         form.next.data = next_url("")
+        form.email.data = request.args.get("email", "")[:254]
     status = 422 if form.errors or form.form_errors else 200
     return render(
         "auth/login.html",
@@ -101,4 +108,42 @@ def signup():
         domains=tenant.signup_email_domains,
         status=status,
         signed_in_elsewhere=current_user.is_authenticated,
+    )
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@public
+@limiter.limit(_sign_in_limit, key_func=_per_tenant_and_address, methods=["POST"])
+def forgot_password():
+    form = RequestPasswordResetForm()
+    if form.validate_on_submit():
+        passwords.request_reset(g.tenant, form.email.data)
+        db.session.commit()
+        # The same answer whether or not the address has an account here.
+        return render("auth/reset_sent.html", email=form.email.data)
+    return render("auth/forgot_password.html", form=form, status=422 if form.errors else 200)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit(_sign_in_limit, key_func=_per_tenant_and_address, methods=["POST"])
+def reset_password(token: str):
+    if passwords.valid_token(g.tenant, token) is None:
+        return render("auth/reset_invalid.html", status=410)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = passwords.reset_password(g.tenant, token, form.password.data)
+        except ValidationFailed as error:
+            form.apply_service_error(error)
+        else:
+            db.session.commit()
+            end_session(None)
+            flash(
+                "Your password is set, and every other session is signed out. Sign in now.",
+                "success",
+            )
+            return redirect(url_for("tenant.auth.login", email=user.email), code=303)
+    return render(
+        "auth/reset_password.html", form=form, token=token, status=422 if form.errors else 200
     )

@@ -3,6 +3,7 @@
 from app.models.audit import ActorType, AuditEvent
 from app.models.base import UTCDateTime, utcnow
 from app.models.organization import Membership, Organization, OrgClosure, OrgSlugRedirect
+from app.models.outbox import OutboxEmail, OutboxStatus, PasswordResetToken
 from app.models.role import CustomRole, Team, TeamMember
 from app.models.tenant import Tenant, TenantStatus
 from app.models.user import StaffRole, StaffUser, TenantRole, User
@@ -15,6 +16,9 @@ __all__ = [
     "OrgClosure",
     "OrgSlugRedirect",
     "Organization",
+    "OutboxEmail",
+    "OutboxStatus",
+    "PasswordResetToken",
     "StaffRole",
     "StaffUser",
     "Team",

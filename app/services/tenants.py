@@ -8,7 +8,7 @@ import sqlalchemy.exc as sa_exc
 from app.extensions import db
 from app.models import StaffUser, Tenant, TenantRole, TenantStatus, User, utcnow
 from app.pagination import Page, paginate
-from app.services import audit
+from app.services import audit, passwords
 from app.services.accounts import create_user
 from app.services.actors import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -49,7 +49,7 @@ def create_tenant(
     *,
     name: str,
     owner_email: str,
-    owner_password: str | None,
+    owner_password: str | None = None,
     owner_name: str = "",
     slug: str | None = None,
     allow_signup: bool = False,
@@ -58,9 +58,8 @@ def create_tenant(
     require_superadmin(actor, "create tenants")
     name = clean_name(name)
     owner_email = normalize_email(owner_email, field="owner_email")
-    if owner_password is None:
-        raise ValidationFailed("Set a password for the owner.", field="owner_password")
-    check_password(owner_password, field="owner_password")
+    if owner_password:
+        check_password(owner_password, field="owner_password")
     explicit = bool(slug and slug.strip())
     base = (
         make_slug(slug, field="slug")
@@ -92,9 +91,11 @@ def create_tenant(
         tenant,
         email=owner_email,
         name=" ".join(owner_name.split()),
-        password=owner_password,
+        password=owner_password or None,
         tenant_role=TenantRole.OWNER,
     )
+    if not owner_password:
+        passwords.send_owner_welcome(tenant, owner)
     audit.record(
         actor,
         "tenant.created",

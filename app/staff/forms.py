@@ -21,8 +21,8 @@ class CreateTenantForm(BaseForm):
     owner_email = EmailField("Owner email", validators=[DataRequired(), Length(max=254)])
     owner_password = PasswordField(
         "Owner password",
-        validators=[DataRequired(), Length(min=10, max=1024)],
-        description="At least 10 characters; share it with the owner safely.",
+        validators=[Optional(), Length(min=10, max=1024)],
+        description="Leave empty to email the owner a link to choose one (recommended).",
     )
     submit = SubmitField("Create tenant")
 

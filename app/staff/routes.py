@@ -113,7 +113,8 @@ def new_tenant():
             form.apply_service_error(error)
         else:
             db.session.commit()
-            flash(f"Tenant {tenant.name} created; its owner is {owner.email}.", "success")
+            emailed = "" if form.owner_password.data else " and is emailed a link to set a password"
+            flash(f"Tenant {tenant.name} created; its owner is {owner.email}{emailed}.", "success")
             return redirect(url_for("staff.tenant", public_id=tenant.public_id), code=303)
     status = 422 if form.errors or form.form_errors else 200
     return render("staff/tenant_new.html", form=form, status=status, staff=staff)

@@ -1,0 +1,228 @@
+"""Email: queued in the outbox with the change that caused it, delivered by a worker.
+
+``queue_email`` renders a plain-text and an HTML body from ``templates/emails/`` and
+adds an ``OutboxEmail`` row (no network, no commit). ``deliver_pending`` claims due rows
+so that several workers never send one message twice, sends them over SMTP, and marks
+each sent, or schedules a retry with backoff, or after the last attempt, failed.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid, parseaddr
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, render_template, request, url_for
+
+from app.extensions import db
+from app.models import OutboxEmail, OutboxStatus, Tenant, utcnow
+
+MAX_ATTEMPTS = 8
+CLAIM_SECONDS = 300
+BATCH_SIZE = 50
+_LINE_BREAKS = re.compile(r"[\r\n]+")
+
+
+DEFAULT_ORIGIN = "http://127.0.0.1:5000"  # what `make run` serves, for CLI-made links
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link for an email: BASE_URL if configured, else this request's origin
+    (or, from the command line, the development server's)."""
+    base = current_app.config.get("BASE_URL")
+    if has_request_context():
+        return (base or request.host_url.rstrip("/")) + url_for(endpoint, **values)
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return (base or DEFAULT_ORIGIN) + path
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """Header values are one line: a name with CR/LF in it can't inject headers."""
+    return _LINE_BREAKS.sub(" ", text).strip()[:limit]
+
+
+def queue_email(
+    *,
+    kind: str,
+    to: str,
+    subject: str,
+    template: str,
+    tenant: Tenant | None = None,
+    **context: Any,
+) -> OutboxEmail:
+    email = OutboxEmail(
+        tenant_id=tenant.id if tenant is not None else None,
+        kind=kind,
+        to_address=one_line(to, 254),
+        subject=one_line(subject),
+        text_body=render_template(f"emails/{template}.txt", tenant=tenant, **context),
+        html_body=render_template(f"emails/{template}.html", tenant=tenant, **context),
+    )
+    db.session.add(email)
+    db.session.flush()
+    return email
+
+
+# --- delivery ------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed
+
+
+def _due(now) -> sa.ColumnElement[bool]:
+    pending = sa.and_(
+        OutboxEmail.status == OutboxStatus.PENDING, OutboxEmail.next_attempt_at <= now
+    )
+    # A worker that died mid-send leaves a claim behind; once it expires, retry the row.
+    abandoned = sa.and_(OutboxEmail.status == OutboxStatus.SENDING, OutboxEmail.locked_until < now)
+    return sa.or_(pending, abandoned)
+
+
+def claim_batch(limit: int = BATCH_SIZE) -> list[OutboxEmail]:
+    """Claim due emails for this worker and commit the claim.
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets workers take disjoint rows without
+    waiting. SQLite has no row locks: each row is claimed by a conditional UPDATE that
+    only one worker can win.
+    """
+    now = utcnow()
+    claim = {
+        "status": OutboxStatus.SENDING,
+        "locked_until": now + timedelta(seconds=CLAIM_SECONDS),
+        "attempts": OutboxEmail.attempts + 1,
+    }
+    if db.session.get_bind().dialect.name == "postgresql":
+        ids = list(
+            db.session.scalars(
+                sa.select(OutboxEmail.id)
+                .where(_due(now))
+                .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if ids:
+            db.session.execute(
+                sa.update(OutboxEmail).where(OutboxEmail.id.in_(ids)).values(**claim)
+            )
+    else:
+        candidates = list(
+            db.session.scalars(
+                sa.select(OutboxEmail.id)
+                .where(_due(now))
+                .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
+                .limit(limit)
+            )
+        )
+        ids = [
+            email_id
+            for email_id in candidates
+            if db.session.execute(
+                sa.update(OutboxEmail).where(OutboxEmail.id == email_id, _due(now)).values(**claim)
+            ).rowcount
+            == 1
+        ]
+    db.session.commit()
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(OutboxEmail).where(OutboxEmail.id.in_(ids)).order_by(OutboxEmail.id)
+        )
+    )
+
+
+def deliver_pending(
+    limit: int = BATCH_SIZE, send: Callable[[OutboxEmail], None] | None = None
+) -> DeliveryReport:
+    """Send one batch of due emails; each outcome is committed as soon as it is known.
+
+    ``send`` defaults to SMTP per the MAIL_* settings (nothing happens without a server).
+    """
+    report = DeliveryReport()
+    config = current_app.config
+    if send is None:
+        if not config.get("MAIL_SERVER"):
+            return report
+        send = lambda email: send_over_smtp(config, email)  # noqa: E731
+    for email in claim_batch(limit):
+        try:
+            send(email)
+        except (OSError, smtplib.SMTPException) as exc:
+            _record_failure(email, exc, report)
+        else:
+            email.status = OutboxStatus.SENT
+            email.sent_at = utcnow()
+            email.locked_until = None
+            email.last_error = None
+            report.sent += 1
+        db.session.commit()
+    return report
+
+
+def _record_failure(email: OutboxEmail, exc: Exception, report: DeliveryReport) -> None:
+    email.last_error = one_line(f"{type(exc).__name__}: {exc}", 500)
+    email.locked_until = None
+    if email.attempts >= MAX_ATTEMPTS:
+        email.status = OutboxStatus.FAILED
+        report.failed += 1
+    else:
+        email.status = OutboxStatus.PENDING
+        email.next_attempt_at = utcnow() + backoff(email.attempts)
+        report.retried += 1
+
+
+def backoff(attempts: int) -> timedelta:
+    """10 s, 20 s, 40 s, … capped at an hour."""
+    return timedelta(seconds=min(10 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def build_message(config, email: OutboxEmail) -> EmailMessage:
+    sender_name, sender_address = parseaddr(config["MAIL_DEFAULT_SENDER"])
+    message = EmailMessage()
+    message["From"] = formataddr((sender_name, sender_address))
+    message["To"] = email.to_address
+    message["Subject"] = email.subject
+    message["Message-ID"] = make_msgid(domain=sender_address.rpartition("@")[2] or None)
+    message.set_content(email.text_body)
+    message.add_alternative(email.html_body, subtype="html")
+    return message
+
+
+def send_over_smtp(config, email: OutboxEmail) -> None:
+    message = build_message(config, email)
+    host, port = config["MAIL_SERVER"], config["MAIL_PORT"]
+    if config.get("MAIL_USE_SSL"):
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            host, port, timeout=15, context=ssl.create_default_context()
+        )
+    else:
+        client = smtplib.SMTP(host, port, timeout=15)
+    with client:
+        if config.get("MAIL_USE_TLS") and not config.get("MAIL_USE_SSL"):
+            client.starttls(context=ssl.create_default_context())
+        if config.get("MAIL_USERNAME"):
+            client.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        client.send_message(message)
+
+
+def outbox_counts() -> dict[str, int]:
+    rows = db.session.execute(
+        sa.select(OutboxEmail.status, sa.func.count()).group_by(OutboxEmail.status)
+    )
+    return dict(rows.all())

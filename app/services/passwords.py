@@ -1,0 +1,124 @@
+"""Password reset and first-password links, sent by email through the outbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import PasswordResetToken, Tenant, User, utcnow
+from app.security import hash_password
+from app.services import audit, mail
+from app.services.accounts import end_all_sessions, find_user
+from app.services.actors import Actor
+from app.services.errors import ValidationFailed
+from app.services.validation import check_password, normalize_email
+from app.tokens import hash_token, new_token
+
+RESET_LIFETIME = timedelta(hours=1)
+WELCOME_LIFETIME = timedelta(days=7)
+INVALID_LINK = "This link is no longer valid: it was used, replaced or has expired."
+
+
+def _issue(user: User, purpose: str, lifetime: timedelta) -> str:
+    # Only the newest link works: a fresh one retires every earlier one.
+    now = utcnow()
+    db.session.execute(
+        sa.update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    token = new_token()
+    db.session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=hash_token(token),
+            purpose=purpose,
+            expires_at=now + lifetime,
+        )
+    )
+    return token
+
+
+def request_reset(tenant: Tenant, raw_email: str) -> None:
+    """Email a reset link if the address has an account here; say nothing either way."""
+    try:
+        email = normalize_email(raw_email)
+    except ValidationFailed:
+        return
+    user = find_user(tenant, email)
+    if user is None or not user.is_active_account:
+        return
+    token = _issue(user, "reset", RESET_LIFETIME)
+    mail.queue_email(
+        kind="password_reset",
+        to=user.email,
+        subject=f"Reset your {tenant.name} password",
+        template="password_reset",
+        tenant=tenant,
+        user=user,
+        link=mail.external_url("tenant.auth.reset_password", tenant=tenant.slug, token=token),
+        expires_at=utcnow() + RESET_LIFETIME,
+    )
+    audit.record(
+        Actor.anonymous(), "user.password_reset_requested", tenant=tenant,
+        target_type="user", target_id=user.public_id, target_label=user.email,
+    )  # fmt: skip
+
+
+def send_owner_welcome(tenant: Tenant, owner: User) -> None:
+    """A new tenant's owner without a password gets a link to choose one."""
+    token = _issue(owner, "welcome", WELCOME_LIFETIME)
+    mail.queue_email(
+        kind="owner_welcome",
+        to=owner.email,
+        subject=f"You're the owner of {tenant.name} on Tenantry",
+        template="owner_welcome",
+        tenant=tenant,
+        user=owner,
+        link=mail.external_url("tenant.auth.reset_password", tenant=tenant.slug, token=token),
+        expires_at=utcnow() + WELCOME_LIFETIME,
+    )
+
+
+def valid_token(tenant: Tenant, token: str) -> PasswordResetToken | None:
+    if not token or len(token) > 100:
+        return None
+    return db.session.scalar(
+        sa.select(PasswordResetToken)
+        .join(User, User.id == PasswordResetToken.user_id)
+        .where(
+            PasswordResetToken.token_hash == hash_token(token),
+            PasswordResetToken.used_at.is_(None),
+            PasswordResetToken.expires_at > utcnow(),
+            User.tenant_id == tenant.id,
+            User.is_active_account.is_(True),
+        )
+    )
+
+
+def reset_password(tenant: Tenant, token: str, new_password: str) -> User:
+    """Set the password, spend the link, and end every session the user had."""
+    row = valid_token(tenant, token)
+    if row is None:
+        raise ValidationFailed(INVALID_LINK)
+    check_password(new_password)
+    # Spend it with a conditional update: two submissions of one link can't both win.
+    spent = db.session.execute(
+        sa.update(PasswordResetToken)
+        .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    ).rowcount
+    if spent != 1:
+        raise ValidationFailed(INVALID_LINK)
+    user = db.session.get(User, row.user_id)
+    assert user is not None
+    user.password_hash = hash_password(new_password)
+    end_all_sessions(user)
+    audit.record(
+        Actor.for_user(user), "user.password_changed", tenant=tenant,
+        target_type="user", target_id=user.public_id, target_label=user.email,
+        after={"via": row.purpose},
+    )  # fmt: skip
+    return user

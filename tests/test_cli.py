@@ -169,7 +169,7 @@ def test_tenants_create_derives_a_free_slug(cli):
                 "a@example.com",
                 "--owner-password",
                 "short",
-            ],  # noqa: E501
+            ],
             "at least 10",
         ),
     ],

@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.invitations import bp as invitations_bp
     from app.main import bp as main_bp
     from app.staff import bp as staff_bp
     from app.tenant import bp as tenant_bp
@@ -66,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(tenant_bp)
+    app.register_blueprint(invitations_bp)
     if app.debug:
         # The development mailbox exists only in debug mode (404 otherwise).
         from app.dev import bp as dev_bp

@@ -15,6 +15,7 @@ PREFIXES = {
     "role": "role",
     "api_key": "key",
     "event": "evt",
+    "join_link": "jl",
 }
 
 

@@ -99,7 +99,7 @@ def signup():
             if personal_org is not None:
                 session[CURRENT_ORG_KEY] = personal_org.public_id
             flash(f"Welcome to {tenant.name}!", "success")
-            return redirect(url_for("tenant.home"), code=303)
+            return redirect(next_url(url_for("tenant.home")), code=303)
     status = 422 if form.errors or form.form_errors else 200
     return render(
         "auth/signup.html",

@@ -2,6 +2,7 @@
 
 from app.models.audit import ActorType, AuditEvent
 from app.models.base import UTCDateTime, utcnow
+from app.models.invitation import Invitation, InvitationStatus, JoinLink
 from app.models.organization import Membership, Organization, OrgClosure, OrgSlugRedirect
 from app.models.outbox import OutboxEmail, OutboxStatus, PasswordResetToken
 from app.models.role import CustomRole, Team, TeamMember
@@ -12,6 +13,9 @@ __all__ = [
     "ActorType",
     "AuditEvent",
     "CustomRole",
+    "Invitation",
+    "InvitationStatus",
+    "JoinLink",
     "Membership",
     "OrgClosure",
     "OrgSlugRedirect",

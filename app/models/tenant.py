@@ -41,6 +41,8 @@ class Tenant(TimestampMixin, db.Model):
     # Every new user gets an organization of their own, with them as owner.
     personal_orgs: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     # Whether plain members may create top-level organizations (owners/admins always can).
+    # How long an emailed invitation stays valid.
+    invitation_days: so.Mapped[int] = so.mapped_column(default=7, server_default="7")
     # At most this many direct members per org; None means no limit.
     seat_limit: so.Mapped[int | None] = so.mapped_column()
     members_can_create_orgs: so.Mapped[bool] = so.mapped_column(

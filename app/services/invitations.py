@@ -1,0 +1,658 @@
+"""Invitations and join links: how people join an org.
+
+An invitation is bound to one address, single use (a conditional update plus the
+unique membership make parallel accepts safe), expires, and can be resent (new token,
+old link dead) or revoked. Its email is queued in the outbox with the invitation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
+
+from app.extensions import db
+from app.models import (
+    Invitation,
+    InvitationStatus,
+    JoinLink,
+    Membership,
+    Organization,
+    OrgClosure,
+    Team,
+    TeamMember,
+    Tenant,
+    User,
+    utcnow,
+)
+from app.pagination import Page, paginate
+from app.policy import Perm, access, grantable_roles, role_catalog
+from app.services import accounts, audit, mail, members, orgs, tenants
+from app.services.actors import Actor
+from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.services.validation import email_domain, normalize_email
+from app.tokens import hash_token, new_token
+
+MAX_ADDRESSES = 1000
+MAX_MESSAGE = 1000
+# Abuse limits, counted in the database so they hold across app instances.
+PER_INVITER_PER_HOUR = 2000
+PER_TENANT_PER_HOUR = 10000
+PER_RECIPIENT_PER_DAY = 5
+RESENDS_PER_HOUR = 3
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+class RateLimited(Conflict):
+    status_code = 429
+    code = "rate_limited"
+
+
+class Outcome:
+    INVITED = "invited"
+    ALREADY_MEMBER = "already a member"
+    ALREADY_INVITED = "already invited"
+    INVALID = "invalid address"
+    DOMAIN_NOT_ALLOWED = "domain not allowed"
+    SEAT_LIMIT = "seat limit reached"
+    TOO_MANY = "too many invitations to this address today"
+
+
+@dataclass
+class InviteResult:
+    address: str
+    outcome: str
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == Outcome.INVITED
+
+
+def split_addresses(text: str) -> list[str]:
+    """Addresses separated by commas, semicolons, spaces or new lines, in order, deduped."""
+    seen: dict[str, None] = {}
+    for part in _SEPARATORS.split(text or ""):
+        part = part.strip().strip("<>\"'")
+        if part:
+            seen.setdefault(part, None)
+    return list(seen)
+
+
+def _require_invite(actor: Actor, org: Organization) -> None:
+    if actor.user is not None and not access(actor.user, org).can(Perm.MEMBERS_INVITE):
+        raise PermissionDenied("You don't have permission to invite people here.")
+
+
+def _check_role(actor: Actor, tenant: Tenant, org: Organization, role: str) -> None:
+    catalog = role_catalog(tenant.id)
+    if role not in catalog:
+        raise ValidationFailed(f"Unknown role “{role}”.", field="role")
+    if actor.user is not None:
+        allowed = {r.key for r in grantable_roles(access(actor.user, org), catalog)}
+        if role not in allowed:
+            raise PermissionDenied(f"You can't invite people as {catalog[role].name}.")
+
+
+def _check_rate(actor: Actor, tenant: Tenant, adding: int) -> None:
+    hour_ago = utcnow() - timedelta(hours=1)
+    recent = sa.select(sa.func.count()).select_from(Invitation)
+    tenant_count = db.session.scalar(
+        recent.where(Invitation.tenant_id == tenant.id, Invitation.created_at >= hour_ago)
+    )
+    if tenant_count + adding > PER_TENANT_PER_HOUR:
+        raise RateLimited("This workspace has sent too many invitations this hour: try later.")
+    if actor.user is not None:
+        mine = db.session.scalar(
+            recent.where(Invitation.inviter_id == actor.user.id, Invitation.created_at >= hour_ago)
+        )
+        if mine + adding > PER_INVITER_PER_HOUR:
+            raise RateLimited("You have sent too many invitations this hour: try again later.")
+
+
+def _teams(org: Organization, team_ids: list[str]) -> list[Team]:
+    if not team_ids:
+        return []
+    found = list(
+        db.session.scalars(
+            sa.select(Team).where(Team.org_id == org.id, Team.public_id.in_(team_ids))
+        )
+    )
+    if len(found) != len(set(team_ids)):
+        raise ValidationFailed("One of the chosen teams doesn't exist here.", field="teams")
+    return found
+
+
+def invite(
+    actor: Actor,
+    tenant: Tenant,
+    org: Organization,
+    *,
+    addresses: list[str],
+    role: str,
+    team_ids: list[str] | None = None,
+    message: str = "",
+) -> list[InviteResult]:
+    """Invite each address; every address gets its own outcome, nothing is all-or-nothing."""
+    _require_invite(actor, org)
+    _check_role(actor, tenant, org, role)
+    if not addresses:
+        raise ValidationFailed("Enter at least one email address.", field="emails")
+    if len(addresses) > MAX_ADDRESSES:
+        raise ValidationFailed(f"Send at most {MAX_ADDRESSES} addresses at a time.", field="emails")
+    message = (message or "").strip()
+    if len(message) > MAX_MESSAGE:
+        raise ValidationFailed(f"Keep the message under {MAX_MESSAGE} characters.", field="message")
+    teams = _teams(org, team_ids or [])
+
+    results: list[InviteResult] = []
+    valid: dict[str, str] = {}  # normalised -> as typed
+    for raw in addresses:
+        try:
+            email = normalize_email(raw)
+        except ValidationFailed:
+            results.append(InviteResult(raw, Outcome.INVALID))
+            continue
+        if email in valid:
+            continue
+        domains = tenant.signup_email_domains
+        if domains and email_domain(email) not in domains:
+            results.append(
+                InviteResult(raw, Outcome.DOMAIN_NOT_ALLOWED, f"allowed: {', '.join(domains)}")
+            )
+            continue
+        valid[email] = raw
+
+    members_here = _member_emails(tenant, org, list(valid))
+    pending_here = _pending_emails(org, list(valid))
+    busy_recipients = _recently_invited(tenant, list(valid))
+    seats_left = _seats_left(tenant, org)
+    to_invite: list[str] = []
+    for email, raw in valid.items():
+        if email in members_here:
+            results.append(InviteResult(raw, Outcome.ALREADY_MEMBER))
+        elif email in pending_here:
+            results.append(InviteResult(raw, Outcome.ALREADY_INVITED))
+        elif busy_recipients.get(email, 0) >= PER_RECIPIENT_PER_DAY:
+            results.append(InviteResult(raw, Outcome.TOO_MANY))
+        elif seats_left is not None and len(to_invite) >= seats_left:
+            results.append(
+                InviteResult(raw, Outcome.SEAT_LIMIT, members.seat_limit_message(tenant, org))
+            )
+        else:
+            to_invite.append(email)
+    _check_rate(actor, tenant, len(to_invite))
+
+    for email in to_invite:
+        _create(actor, tenant, org, email=email, role=role, teams=teams, message=message)
+        results.append(InviteResult(valid[email], Outcome.INVITED))
+    order = {raw: i for i, raw in enumerate(addresses)}
+    results.sort(key=lambda r: order.get(r.address, len(order)))
+    return results
+
+
+def _member_emails(tenant: Tenant, org: Organization, emails: list[str]) -> set[str]:
+    """Which of these addresses already belong here, directly or from a parent org."""
+    if not emails:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(User.email)
+            .join(Membership, Membership.user_id == User.id)
+            .join(OrgClosure, OrgClosure.ancestor_id == Membership.org_id)
+            .where(
+                User.tenant_id == tenant.id,
+                User.email.in_(emails),
+                OrgClosure.descendant_id == org.id,
+            )
+        )
+    )
+
+
+def _pending_emails(org: Organization, emails: list[str]) -> set[str]:
+    if not emails:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(Invitation.email).where(
+                Invitation.org_id == org.id,
+                Invitation.email.in_(emails),
+                Invitation.status == InvitationStatus.PENDING,
+                Invitation.expires_at > utcnow(),
+            )
+        )
+    )
+
+
+def _recently_invited(tenant: Tenant, emails: list[str]) -> dict[str, int]:
+    if not emails:
+        return {}
+    rows = db.session.execute(
+        sa.select(Invitation.email, sa.func.count())
+        .where(
+            Invitation.tenant_id == tenant.id,
+            Invitation.email.in_(emails),
+            Invitation.created_at >= utcnow() - timedelta(days=1),
+        )
+        .group_by(Invitation.email)
+    )
+    return dict(rows.all())
+
+
+def _seats_left(tenant: Tenant, org: Organization) -> int | None:
+    if tenant.seat_limit is None:
+        return None
+    pending = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Invitation)
+        .where(
+            Invitation.org_id == org.id,
+            Invitation.status == InvitationStatus.PENDING,
+            Invitation.expires_at > utcnow(),
+        )
+    )
+    return max(0, tenant.seat_limit - members.direct_member_count(org) - pending)
+
+
+def _create(actor, tenant, org, *, email, role, teams, message) -> Invitation:
+    token = new_token()
+    now = utcnow()
+    invitation = Invitation(
+        tenant_id=tenant.id,
+        org_id=org.id,
+        email=email,
+        role=role,
+        team_ids=[team.id for team in teams],
+        message=message,
+        inviter_id=actor.user.id if actor.user else None,
+        token_hash=hash_token(token),
+        expires_at=now + timedelta(days=tenant.invitation_days),
+        last_sent_at=now,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    _queue_email(tenant, org, invitation, token, inviter=actor.user)
+    audit.record(
+        actor, "invitation.created", tenant=tenant, org=org, target_type="invitation",
+        target_id=invitation.public_id, target_label=email,
+        after={"email": email, "role": role},
+    )  # fmt: skip
+    return invitation
+
+
+def _queue_email(tenant, org, invitation, token, *, inviter: User | None) -> None:
+    inviter_name = inviter.display_name if inviter else tenant.name
+    role = role_catalog(tenant.id).get(invitation.role)
+    mail.queue_email(
+        kind="invitation",
+        to=invitation.email,
+        subject=f"{inviter_name} invited you to {org.name} on {tenant.name}",
+        template="invitation",
+        tenant=tenant,
+        org=org,
+        invitation=invitation,
+        inviter_name=inviter_name,
+        role_name=role.name if role else invitation.role,
+        link=mail.external_url("invitations.show", token=token),
+    )
+
+
+# --- managing ------------------------------------------------------------------------
+
+
+def list_invitations(
+    org: Organization, *, status: str | None = None, page: int = 1, per_page: int = 25
+) -> Page[Invitation]:
+    stmt = sa.select(Invitation).where(Invitation.org_id == org.id)
+    now = utcnow()
+    if status == InvitationStatus.EXPIRED:
+        stmt = stmt.where(
+            sa.or_(
+                Invitation.status == InvitationStatus.EXPIRED,
+                sa.and_(
+                    Invitation.status == InvitationStatus.PENDING, Invitation.expires_at <= now
+                ),
+            )
+        )
+    elif status == InvitationStatus.PENDING:
+        stmt = stmt.where(Invitation.status == status, Invitation.expires_at > now)
+    elif status in InvitationStatus.ALL:
+        stmt = stmt.where(Invitation.status == status)
+    return paginate(
+        stmt.order_by(Invitation.created_at.desc(), Invitation.id.desc()), page, per_page
+    )
+
+
+def get_invitation(org: Organization, public_id: str) -> Invitation:
+    invitation = db.session.scalar(
+        sa.select(Invitation).where(Invitation.org_id == org.id, Invitation.public_id == public_id)
+    )
+    if invitation is None:
+        raise NotFound("No such invitation.")
+    return invitation
+
+
+def resend(actor: Actor, tenant: Tenant, org: Organization, invitation: Invitation) -> Invitation:
+    """A new token and a renewed expiry; the link in the earlier email stops working."""
+    _require_invite(actor, org)
+    if invitation.status != InvitationStatus.PENDING:
+        raise Conflict(f"This invitation is {invitation.status}: invite the person again instead.")
+    now = utcnow()
+    if invitation.last_sent_at and invitation.last_sent_at > now - timedelta(hours=1):
+        if invitation.sent_count >= RESENDS_PER_HOUR:
+            raise RateLimited(
+                "This invitation was sent several times in the last hour: wait a bit."
+            )
+    else:
+        invitation.sent_count = 0
+    token = new_token()
+    invitation.token_hash = hash_token(token)
+    invitation.expires_at = now + timedelta(days=tenant.invitation_days)
+    invitation.sent_count += 1
+    invitation.last_sent_at = now
+    db.session.flush()
+    inviter = actor.user or (
+        db.session.get(User, invitation.inviter_id) if invitation.inviter_id else None
+    )
+    _queue_email(tenant, org, invitation, token, inviter=inviter)
+    audit.record(
+        actor, "invitation.resent", tenant=tenant, org=org, target_type="invitation",
+        target_id=invitation.public_id, target_label=invitation.email,
+    )  # fmt: skip
+    return invitation
+
+
+def revoke(actor: Actor, tenant: Tenant, org: Organization, invitation: Invitation) -> Invitation:
+    _require_invite(actor, org)
+    if invitation.status != InvitationStatus.PENDING:
+        raise Conflict(f"This invitation is already {invitation.status}.")
+    invitation.status = InvitationStatus.REVOKED
+    invitation.responded_at = utcnow()
+    db.session.flush()
+    audit.record(
+        actor, "invitation.revoked", tenant=tenant, org=org, target_type="invitation",
+        target_id=invitation.public_id, target_label=invitation.email,
+        before={"status": "pending"}, after={"status": "revoked"},
+    )  # fmt: skip
+    return invitation
+
+
+# --- the invitee's side ----------------------------------------------------------------
+
+
+def find_by_token(token: str) -> Invitation | None:
+    """The invitation a link names, if it is still usable; None for anything else."""
+    if not token or len(token) > 100:
+        return None
+    invitation = db.session.scalar(
+        sa.select(Invitation).where(Invitation.token_hash == hash_token(token))
+    )
+    if invitation is None or invitation.effective_status(utcnow()) != InvitationStatus.PENDING:
+        return None
+    org = db.session.get(Organization, invitation.org_id)
+    tenant = db.session.get(Tenant, invitation.tenant_id)
+    if org is None or org.is_deleted or tenant is None or tenant.is_suspended or tenant.deleted_at:
+        return None
+    return invitation
+
+
+NO_LONGER_VALID = "This invitation is no longer valid."
+
+
+def _spend(invitation: Invitation, status: str, user: User | None) -> None:
+    """Pending -> accepted/declined exactly once, even with parallel requests."""
+    now = utcnow()
+    changed = db.session.execute(
+        sa.update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.status == InvitationStatus.PENDING,
+            Invitation.expires_at > now,
+        )
+        .values(status=status, responded_at=now, accepted_user_id=user.id if user else None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise Conflict(NO_LONGER_VALID)
+
+
+def accept(invitation: Invitation, user: User) -> Organization:
+    """``user`` joins the org with the invited role; the address must be the invited one."""
+    if user.tenant_id != invitation.tenant_id or user.email != invitation.email:
+        raise PermissionDenied(
+            f"This invitation is for {invitation.email}: sign in with that address to accept it."
+        )
+    tenant = db.session.get(Tenant, invitation.tenant_id)
+    org = db.session.get(Organization, invitation.org_id)
+    assert tenant is not None
+    assert org is not None
+    _spend(invitation, InvitationStatus.ACCEPTED, user)
+    _join(org, user, invitation.role, added_by=invitation.inviter_id)
+    for team_id in invitation.team_ids or []:
+        if db.session.get(TeamMember, (team_id, user.id)) is None and db.session.get(Team, team_id):
+            db.session.add(TeamMember(team_id=team_id, user_id=user.id))
+    user.last_org_id = org.id
+    db.session.flush()
+    audit.record(
+        Actor.for_user(user), "invitation.accepted", tenant=tenant, org=org,
+        target_type="invitation", target_id=invitation.public_id, target_label=invitation.email,
+        after={"role": invitation.role},
+    )  # fmt: skip
+    return org
+
+
+def _join(org: Organization, user: User, role: str, *, added_by: int | None) -> None:
+    """A direct membership, unless one exists (the unique constraint settles races)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                Membership(org_id=org.id, user_id=user.id, role=role, created_by_id=added_by)
+            )
+            db.session.flush()
+    except sa_exc.IntegrityError:
+        pass  # already a direct member, e.g. a parallel accept got there first
+
+
+def accept_with_sign_up(invitation: Invitation, *, name: str, password: str) -> User:
+    """A stranger creates their account with the invited address and joins in one step."""
+    tenant = db.session.get(Tenant, invitation.tenant_id)
+    assert tenant is not None
+    if accounts.find_user(tenant, invitation.email) is not None:
+        raise Conflict("An account with this address exists: sign in to accept.")
+    from app.services.validation import check_password, clean_name
+
+    user = accounts.create_user(
+        tenant, email=invitation.email, name=clean_name(name), password=check_password(password)
+    )
+    audit.record(
+        Actor.for_user(user), "user.signed_up", tenant=tenant, target_type="user",
+        target_id=user.public_id, target_label=user.email, after={"via": "invitation"},
+    )  # fmt: skip
+    if tenant.personal_orgs:
+        orgs.create_personal_org(user, tenant)
+    accept(invitation, user)
+    return user
+
+
+def decline(invitation: Invitation, user: User | None) -> None:
+    if user is not None and (
+        user.tenant_id != invitation.tenant_id or user.email != invitation.email
+    ):
+        raise PermissionDenied(f"This invitation is for {invitation.email}.")
+    _spend(invitation, InvitationStatus.DECLINED, None)
+    tenant = db.session.get(Tenant, invitation.tenant_id)
+    org = db.session.get(Organization, invitation.org_id)
+    actor = Actor.for_user(user) if user else Actor.anonymous()
+    audit.record(
+        actor, "invitation.declined", tenant=tenant, org=org, target_type="invitation",
+        target_id=invitation.public_id, target_label=invitation.email,
+    )  # fmt: skip
+
+
+def pending_for(user: User) -> list[tuple[Invitation, Organization]]:
+    """Invitations waiting for this user's address in their tenant ("My invitations")."""
+    rows = db.session.execute(
+        sa.select(Invitation, Organization)
+        .join(Organization, Organization.id == Invitation.org_id)
+        .where(
+            Invitation.tenant_id == user.tenant_id,
+            Invitation.email == user.email,
+            Invitation.status == InvitationStatus.PENDING,
+            Invitation.expires_at > utcnow(),
+            Organization.deleted_at.is_(None),
+        )
+        .order_by(Invitation.created_at.desc())
+    )
+    return [(invitation, org) for invitation, org in rows]
+
+
+def get_pending_for(user: User, public_id: str) -> Invitation:
+    for invitation, _org in pending_for(user):
+        if invitation.public_id == public_id:
+            return invitation
+    raise NotFound("No such invitation.")
+
+
+# --- join links ------------------------------------------------------------------------
+
+
+@dataclass
+class NewJoinLink:
+    link: JoinLink
+    url: str  # shown once: only the token's hash is stored
+
+
+def create_join_link(
+    actor: Actor,
+    tenant: Tenant,
+    org: Organization,
+    *,
+    role: str,
+    max_uses: int | None = None,
+    expires_in_days: int | None = None,
+    allowed_domain: str | None = None,
+) -> NewJoinLink:
+    _require_invite(actor, org)
+    _check_role(actor, tenant, org, role)
+    if max_uses is not None and not 1 <= max_uses <= 100_000:
+        raise ValidationFailed(
+            "Use a number from 1 to 100,000, or leave it empty.", field="max_uses"
+        )
+    if expires_in_days is not None and not 1 <= expires_in_days <= 365:
+        raise ValidationFailed("Use 1 to 365 days, or leave it empty.", field="expires_in_days")
+    domain = None
+    if allowed_domain and allowed_domain.strip():
+        try:
+            domain = tenants.clean_domain(allowed_domain)
+        except ValidationFailed as error:
+            raise ValidationFailed(error.message, field="allowed_domain") from None
+    token = new_token()
+    link = JoinLink(
+        tenant_id=tenant.id,
+        org_id=org.id,
+        role=role,
+        token_hash=hash_token(token),
+        max_uses=max_uses,
+        expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
+        allowed_domain=domain,
+        created_by_id=actor.user.id if actor.user else None,
+    )
+    db.session.add(link)
+    db.session.flush()
+    audit.record(
+        actor, "join_link.created", tenant=tenant, org=org, target_type="join_link",
+        target_id=link.public_id, target_label=org.name,
+        after={"role": role, "max_uses": max_uses, "allowed_domain": domain},
+    )  # fmt: skip
+    return NewJoinLink(link, mail.external_url("invitations.join", token=token))
+
+
+def list_join_links(org: Organization) -> list[JoinLink]:
+    return list(
+        db.session.scalars(
+            sa.select(JoinLink)
+            .where(JoinLink.org_id == org.id)
+            .order_by(JoinLink.created_at.desc())
+        )
+    )
+
+
+def revoke_join_link(actor: Actor, tenant: Tenant, org: Organization, public_id: str) -> JoinLink:
+    _require_invite(actor, org)
+    link = db.session.scalar(
+        sa.select(JoinLink).where(JoinLink.org_id == org.id, JoinLink.public_id == public_id)
+    )
+    if link is None:
+        raise NotFound("No such join link.")
+    if link.revoked_at is None:
+        link.revoked_at = utcnow()
+        audit.record(
+            actor, "join_link.revoked", tenant=tenant, org=org, target_type="join_link",
+            target_id=link.public_id, target_label=org.name,
+        )  # fmt: skip
+    return link
+
+
+def join_link_state(link: JoinLink) -> str:
+    if link.revoked_at is not None:
+        return "revoked"
+    if link.expires_at is not None and link.expires_at <= utcnow():
+        return "expired"
+    if link.max_uses is not None and link.uses >= link.max_uses:
+        return "used up"
+    return "active"
+
+
+def find_join_link(token: str) -> JoinLink | None:
+    if not token or len(token) > 100:
+        return None
+    link = db.session.scalar(sa.select(JoinLink).where(JoinLink.token_hash == hash_token(token)))
+    if link is None or join_link_state(link) != "active":
+        return None
+    org = db.session.get(Organization, link.org_id)
+    tenant = db.session.get(Tenant, link.tenant_id)
+    if org is None or org.is_deleted or tenant is None or tenant.is_suspended:
+        return None
+    return link
+
+
+def join_via_link(link: JoinLink, user: User) -> Organization:
+    """Use one of the link's places (a conditional update: never more than max_uses)."""
+    if user.tenant_id != link.tenant_id:
+        raise PermissionDenied("This link is for another workspace.")
+    if link.allowed_domain and email_domain(user.email) != link.allowed_domain:
+        raise PermissionDenied(f"This link is only for addresses at {link.allowed_domain}.")
+    tenant = db.session.get(Tenant, link.tenant_id)
+    org = db.session.get(Organization, link.org_id)
+    assert tenant is not None
+    assert org is not None
+    if members.member_row(tenant, org, user) is not None:
+        raise Conflict(f"You are already a member of {org.name}.")
+    if members.seat_limit_reached(tenant, org):
+        raise Conflict(members.seat_limit_message(tenant, org))
+    now = utcnow()
+    took = db.session.execute(
+        sa.update(JoinLink)
+        .where(
+            JoinLink.id == link.id,
+            JoinLink.revoked_at.is_(None),
+            sa.or_(JoinLink.expires_at.is_(None), JoinLink.expires_at > now),
+            sa.or_(JoinLink.max_uses.is_(None), JoinLink.uses < JoinLink.max_uses),
+        )
+        .values(uses=JoinLink.uses + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if took != 1:
+        raise Conflict("This join link is no longer valid.")
+    _join(org, user, link.role, added_by=link.created_by_id)
+    user.last_org_id = org.id
+    db.session.flush()
+    audit.record(
+        Actor.for_user(user), "member.joined_via_link", tenant=tenant, org=org,
+        target_type="user", target_id=user.public_id, target_label=user.email,
+        after={"role": link.role, "join_link": link.public_id},
+    )  # fmt: skip
+    return org

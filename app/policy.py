@@ -198,10 +198,15 @@ def grantable_roles(access: OrgAccess, catalog: dict[str, RoleDef]) -> list[Role
     return sorted(allowed, key=lambda role: role.strength, reverse=True)
 
 
-def can_manage_member(access: OrgAccess, target_role: str | None) -> bool:
-    """Admins may not change or remove owners; only owners manage owners."""
+def can_manage_member(
+    access: OrgAccess, target_role: str | None, catalog: dict[str, RoleDef] | None = None
+) -> bool:
+    """Only owners manage owners; nobody manages someone whose role can do more than
+    they can (a custom role with org:delete is as out of an admin's reach as owner)."""
     if target_role == Role.OWNER:
         return access.role == Role.OWNER
+    if catalog is not None and target_role in catalog:
+        return catalog[target_role].permissions <= access.permissions
     return True
 
 

@@ -123,3 +123,43 @@ def test_csv_cells_cannot_be_formulas():
     assert members.safe_cell("-1") == "'-1"
     assert members.safe_cell("@cmd") == "'@cmd"
     assert members.safe_cell("Ann") == "Ann"
+
+
+def test_admin_cannot_touch_a_custom_role_as_strong_as_owner(
+    app, tenant, world, create_user, add_member
+):
+    from app.models import CustomRole
+    from app.policy import ALL_PERMISSIONS
+
+    strong = create_user(tenant, "strong@example.com")
+    with app.app_context():
+        db.session.add(
+            CustomRole(
+                tenant_id=tenant.id,
+                key="deleter",
+                name="Deleter",
+                permissions=sorted(ALL_PERMISSIONS),
+            )
+        )
+        db.session.commit()
+    add_member(world["root"], strong, "deleter")
+    with app.app_context():
+        tenant_, root, admin, strong_ = _merge(tenant, world["root"], world["admin"], strong)
+        with pytest.raises(PermissionDenied):
+            members.change_role(Actor.for_user(admin), tenant_, root, strong_, "member")
+        with pytest.raises(PermissionDenied):
+            members.remove_member(Actor.for_user(admin), tenant_, root, strong_)
+        db.session.rollback()
+
+
+def test_transfer_to_an_owner_is_refused(app, tenant, world, add_member):
+    from app.services.errors import ValidationFailed
+
+    add_member(world["child"], world["member"], "owner")
+    with app.app_context():
+        tenant_, child, owner, member = _merge(
+            tenant, world["child"], world["owner"], world["member"]
+        )
+        with pytest.raises(ValidationFailed, match="already an owner"):
+            members.transfer_ownership(Actor.for_user(owner), tenant_, child, member)
+        db.session.rollback()

@@ -143,7 +143,7 @@ def _rows(org: Organization, users: list[User], catalog: dict[str, RoleDef]) -> 
         effective = strongest((r for r, _, _ in memberships), catalog) or Role.VIEWER
         direct = next((r for r, _, o in memberships if o.id == org.id), None)
         # Nearest org granting the effective role (memberships come nearest first).
-        source = next(o for r, _, o in memberships if r == effective) if memberships else None
+        source = next((o for r, _, o in memberships if r == effective), None)
         rows.append(
             MemberRow(
                 user=user,
@@ -326,18 +326,28 @@ def _target_membership(org: Organization, user: User) -> Membership:
     return membership
 
 
+def _out_of_reach(role: str, action: str) -> str:
+    if role == Role.OWNER:
+        return (
+            f"Only an owner can {action} an owner."
+            if action == "remove"
+            else ("Only an owner can change an owner's role.")
+        )
+    return f"You can't {action} someone who can do more than you."
+
+
 def change_role(
     actor: Actor, tenant: Tenant, org: Organization, user: User, new_role: str
 ) -> Membership:
     actor_access = access(actor.user, org) if actor.user else _system_access()
     _require(actor_access, Perm.MEMBERS_UPDATE_ROLE)
     membership = _target_membership(org, user)
-    if not can_manage_member(actor_access, membership.role):
-        raise PermissionDenied("Only an owner can change an owner's role.")
-    _check_grantable(actor_access, tenant, new_role)
+    if not can_manage_member(actor_access, membership.role, role_catalog(tenant.id)):
+        raise PermissionDenied(_out_of_reach(membership.role, "change the role of"))
     old_role = membership.role
     if old_role == new_role:
         return membership
+    _check_grantable(actor_access, tenant, new_role)
     if old_role == Role.OWNER:
         _ensure_another_owner(org, membership)
     membership.role = new_role
@@ -353,8 +363,8 @@ def remove_member(actor: Actor, tenant: Tenant, org: Organization, user: User) -
     actor_access = access(actor.user, org) if actor.user else _system_access()
     _require(actor_access, Perm.MEMBERS_REMOVE)
     membership = _target_membership(org, user)
-    if not can_manage_member(actor_access, membership.role):
-        raise PermissionDenied("Only an owner can remove an owner.")
+    if not can_manage_member(actor_access, membership.role, role_catalog(tenant.id)):
+        raise PermissionDenied(_out_of_reach(membership.role, "remove"))
     _delete_membership(org, membership)
     _record(actor, "member.removed", tenant, org, user, before={"role": membership.role})
 
@@ -401,6 +411,10 @@ def transfer_ownership(actor: Actor, tenant: Tenant, org: Organization, new_owne
     _lock_tree(org)
     target = _direct_membership(org, new_owner)
     before_role = target.role if target else None
+    if before_role == Role.OWNER:
+        raise ValidationFailed(f"{new_owner.display_name} is already an owner here.", field="user")
+    if target is None and seat_limit_reached(tenant, org):
+        raise Conflict(seat_limit_message(tenant, org))
     if target is None:
         target = Membership(
             org_id=org.id, user_id=new_owner.id, role=Role.OWNER, created_by_id=user.id

@@ -9,10 +9,12 @@ from flask import Blueprint
 bp = Blueprint("tenant", __name__, url_prefix="/t/<tenant>")
 
 from app.auth import bp as auth_bp  # noqa: E402
+from app.members import bp as members_bp  # noqa: E402
 from app.orgs import bp as orgs_bp  # noqa: E402
 from app.teams import bp as teams_bp  # noqa: E402
 from app.tenant import routes, scope  # noqa: E402, F401
 
 bp.register_blueprint(auth_bp)
 bp.register_blueprint(orgs_bp)
+bp.register_blueprint(members_bp)
 bp.register_blueprint(teams_bp)

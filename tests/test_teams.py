@@ -82,3 +82,12 @@ def test_members_cannot_manage_teams(app, client, auth, design):
 
 def test_unknown_team_is_404(client, design):
     assert client.get("/t/acme/orgs/design/teams/team_nope").status_code == 404
+
+
+def test_adding_someone_twice_is_a_field_error(app, client, design):
+    client.post("/t/acme/orgs/design/teams/", data={"name": "Reviewers"})
+    url = f"/t/acme/orgs/design/teams/{_team(app).public_id}"
+    assert client.post(f"{url}/members", data={"email": "p0@example.com"}).status_code == 303
+    again = client.post(f"{url}/members", data={"email": "p0@example.com"})
+    assert again.status_code == 422
+    assert "already in Reviewers" in again.get_data(as_text=True)

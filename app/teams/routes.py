@@ -5,7 +5,7 @@ from app.policy import Perm
 from app.rendering import render
 from app.services import accounts, members, teams
 from app.services.actors import Actor
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.validation import normalize_email
 from app.teams import bp
 from app.teams.forms import AddTeamMemberForm, CreateTeamForm, RenameTeamForm
@@ -116,7 +116,7 @@ def add_member(public_id: str):
                     "Nobody with that email is in this workspace.", field="email"
                 )
             teams.add_to_team(Actor.for_user(g.user), g.tenant, g.org, found, person)
-        except ValidationFailed as error:
+        except (ValidationFailed, Conflict) as error:
             error.field_errors = {"email": error.message}
             form.apply_service_error(error)
         else:

@@ -156,8 +156,20 @@ def live_server() -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# The live server's environment (its DATABASE_URL above all), for tests that prepare data
+# with the app's own services in a subprocess, the way `flask demo seed` does.
+_SERVER_ENV: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def live_server_env(live_server: str) -> dict[str, str]:
+    return dict(_SERVER_ENV)
+
+
 def _serve(tmp: Path) -> Iterator[str]:
     env = _server_env(f"sqlite:///{tmp / 'e2e.db'}")
+    _SERVER_ENV.clear()
+    _SERVER_ENV.update(env)
     _flask("db", "upgrade", env=env)
     _flask("demo", "seed", env=env)
 

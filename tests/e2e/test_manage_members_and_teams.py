@@ -3,14 +3,12 @@ builds a team that then shows on the members page."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Dialog, Locator, Page, Request, Response, expect
@@ -29,11 +27,6 @@ PASSWORD = "demo-password-1"
 # a subprocess, against the live server's database. Nothing is written behind the app's
 # back (audit events, seat limits and the rest apply), and the browser still does every
 # step the journey is about.
-#
-# The live_server fixture yields only the URL. The server process is this process's
-# child, started with the environment that holds its DATABASE_URL: we find it by its
-# `--port` and reuse that environment as is (Linux /proc). When people can join through
-# the UI (join links), this fixture should give way to that.
 
 ADD_MEMBERS = """
 import sys
@@ -63,30 +56,10 @@ with app.app_context():
 """
 
 
-def _live_server_env(base_url: str) -> dict[str, str]:
-    port = str(urlsplit(base_url).port).encode()
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            if parent != os.getpid():
-                continue
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-            if b"--port" not in argv or argv[argv.index(b"--port") + 1] != port:
-                continue
-            environ = (proc / "environ").read_bytes().decode()
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile, or not ours to read
-        return dict(item.split("=", 1) for item in environ.split("\0") if "=" in item)
-    pytest.fail(f"no child process of this test run serves {base_url}", pytrace=False)
-
-
 @pytest.fixture
-def add_members(live_server: str) -> Callable[[str, list[tuple[str, str, str]]], None]:
+def add_members(live_server_env) -> Callable[[str, list[tuple[str, str, str]]], None]:
     """``add_members(org_slug, [(email, name, role), ...])``: new users, direct members."""
-    env = _live_server_env(live_server)
+    env = live_server_env
 
     def add(org_slug: str, people: list[tuple[str, str, str]]) -> None:
         specs = ["|".join(person) for person in people]

@@ -8,6 +8,7 @@ from flask import Blueprint
 
 bp = Blueprint("tenant", __name__, url_prefix="/t/<tenant>")
 
+from app.audit import bp as audit_bp  # noqa: E402
 from app.auth import bp as auth_bp  # noqa: E402
 from app.members import bp as members_bp  # noqa: E402
 from app.orgs import bp as orgs_bp  # noqa: E402
@@ -18,3 +19,4 @@ bp.register_blueprint(auth_bp)
 bp.register_blueprint(orgs_bp)
 bp.register_blueprint(members_bp)
 bp.register_blueprint(teams_bp)
+bp.register_blueprint(audit_bp)

@@ -215,3 +215,49 @@ def test_two_mail_workers_never_send_one_email_twice(app, real_sessions):
             sa.select(OutboxEmail.status).where(OutboxEmail.tenant_id == tenant_id)
         ).all()
         assert set(statuses) == {"sent"}
+
+
+def test_twenty_parallel_accepts_of_one_invitation_make_one_membership(app, real_sessions):
+    from app.models import Invitation, Membership, User
+    from app.services import invitations
+    from app.services.errors import Conflict
+
+    with app.app_context():
+        tenant = Tenant(name="Race", slug="race-invite")
+        db.session.add(tenant)
+        db.session.flush()
+        org = orgs.create_org(Actor.system("race"), tenant, name="Lab")
+        invitee = accounts.create_user(tenant, email="inv@example.com", name="Inv", password=None)
+        with app.test_request_context():
+            invitations.invite(
+                Actor.system("race"), tenant, org, addresses=["inv@example.com"], role="member"
+            )
+        db.session.commit()
+        invitation_id = db.session.scalar(
+            sa.select(Invitation.id).where(Invitation.tenant_id == tenant.id)
+        )
+        ids = (invitation_id, invitee.id, org.id)
+    # Released together before touching the database: the pool holds 15 connections, so
+    # threads that each held one while waiting would starve the last five.
+    barrier = threading.Barrier(20, timeout=10)
+
+    def accept(_index: int) -> str:
+        barrier.wait()
+        invitation = db.session.get(Invitation, ids[0])
+        user = db.session.get(User, ids[1])
+        try:
+            invitations.accept(invitation, user)
+        except Conflict:
+            return "refused"
+        return "accepted"
+
+    outcomes = _in_threads(app, 20, accept)
+    assert sorted(outcomes) == ["accepted"] + ["refused"] * 19
+    with app.app_context():
+        assert db.session.scalar(sa.select(Invitation.status).where(Invitation.id == ids[0])) == (
+            "accepted"
+        )
+        memberships = db.session.scalars(
+            sa.select(Membership).where(Membership.org_id == ids[2], Membership.user_id == ids[1])
+        ).all()
+        assert len(memberships) == 1

@@ -13,9 +13,9 @@ from app.orgs.forms import (
     UpdateOrgForm,
 )
 from app.policy import Perm, can_create_top_level_org
-from app.rendering import render
+from app.rendering import render, wants_fragment
 from app.search_text import query_text
-from app.services import orgs
+from app.services import invitations, orgs
 from app.services.actors import Actor
 from app.services.errors import NotFound, ValidationFailed
 from app.tenant.scope import CURRENT_ORG_KEY
@@ -280,6 +280,8 @@ def switcher():
         memberships=orgs.list_user_orgs(g.user, query=query),
         query=query,
         form=SwitchOrgForm(),
+        # the header dropdown and the filter swap only the list: no invitations there
+        pending_invitations=[] if wants_fragment() else invitations.pending_for(g.user),
     )
 
 
@@ -295,3 +297,23 @@ def switch():
     db.session.commit()
     session[CURRENT_ORG_KEY] = org.public_id
     return redirect(url_for("tenant.orgs.dashboard", org=org.slug), code=303)
+
+
+@bp.post("/switch/invitations/<public_id>/accept")
+def accept_invitation(public_id: str):
+    """Accept one of "My invitations": join with the invited role and land in the org."""
+    invitation = invitations.get_pending_for(g.user, public_id)  # else 404
+    org = invitations.accept(invitation, g.user)
+    db.session.commit()
+    session[CURRENT_ORG_KEY] = org.public_id
+    flash(f"Welcome to {org.name}!", "success")
+    return redirect(url_for("tenant.orgs.dashboard", org=org.slug), code=303)
+
+
+@bp.post("/switch/invitations/<public_id>/decline")
+def decline_invitation(public_id: str):
+    invitation = invitations.get_pending_for(g.user, public_id)  # else 404
+    invitations.decline(invitation, g.user)
+    db.session.commit()
+    flash("Invitation declined.", "success")
+    return redirect(url_for("tenant.orgs.switcher"), code=303)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 
 from app.extensions import db
+from app.ids import PREFIXES, new_public_id
 from app.models import (
     Invitation,
     InvitationStatus,
@@ -189,6 +190,8 @@ def invite(
     for email in to_invite:
         _create(actor, tenant, org, email=email, role=role, teams=teams, message=message)
         results.append(InviteResult(valid[email], Outcome.INVITED))
+    # One flush for the whole batch: 1,000 invitations are a few statements, not 3,000.
+    db.session.flush()
     order = {raw: i for i, raw in enumerate(addresses)}
     results.sort(key=lambda r: order.get(r.address, len(order)))
     return results
@@ -261,6 +264,7 @@ def _create(actor, tenant, org, *, email, role, teams, message) -> Invitation:
     token = new_token()
     now = utcnow()
     invitation = Invitation(
+        public_id=new_public_id(PREFIXES["invitation"]),
         tenant_id=tenant.id,
         org_id=org.id,
         email=email,
@@ -273,8 +277,7 @@ def _create(actor, tenant, org, *, email, role, teams, message) -> Invitation:
         last_sent_at=now,
     )
     db.session.add(invitation)
-    db.session.flush()
-    _queue_email(tenant, org, invitation, token, inviter=actor.user)
+    _queue_email(tenant, org, invitation, token, inviter=actor.user, flush=False)
     audit.record(
         actor, "invitation.created", tenant=tenant, org=org, target_type="invitation",
         target_id=invitation.public_id, target_label=email,
@@ -283,11 +286,12 @@ def _create(actor, tenant, org, *, email, role, teams, message) -> Invitation:
     return invitation
 
 
-def _queue_email(tenant, org, invitation, token, *, inviter: User | None) -> None:
+def _queue_email(tenant, org, invitation, token, *, inviter: User | None, flush=True) -> None:
     inviter_name = inviter.display_name if inviter else tenant.name
     role = role_catalog(tenant.id).get(invitation.role)
     mail.queue_email(
         kind="invitation",
+        flush=flush,
         to=invitation.email,
         subject=f"{inviter_name} invited you to {org.name} on {tenant.name}",
         template="invitation",

@@ -55,6 +55,7 @@ def queue_email(
     subject: str,
     template: str,
     tenant: Tenant | None = None,
+    flush: bool = True,
     **context: Any,
 ) -> OutboxEmail:
     email = OutboxEmail(
@@ -66,7 +67,8 @@ def queue_email(
         html_body=render_template(f"emails/{template}.html", tenant=tenant, **context),
     )
     db.session.add(email)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return email
 
 

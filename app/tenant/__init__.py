@@ -11,6 +11,7 @@ bp = Blueprint("tenant", __name__, url_prefix="/t/<tenant>")
 from app.audit import bp as audit_bp  # noqa: E402
 from app.auth import bp as auth_bp  # noqa: E402
 from app.members import bp as members_bp  # noqa: E402
+from app.org_invitations import bp as org_invitations_bp  # noqa: E402
 from app.orgs import bp as orgs_bp  # noqa: E402
 from app.teams import bp as teams_bp  # noqa: E402
 from app.tenant import routes, scope  # noqa: E402, F401
@@ -20,3 +21,4 @@ bp.register_blueprint(orgs_bp)
 bp.register_blueprint(members_bp)
 bp.register_blueprint(teams_bp)
 bp.register_blueprint(audit_bp)
+bp.register_blueprint(org_invitations_bp)

@@ -106,6 +106,7 @@ def index():
         breadcrumbs=orgs.ancestors(g.org),
         me=members.member_row(g.tenant, g.org, g.user),
         can_transfer=g.access.role == Role.OWNER,
+        can_invite=g.access.can(Perm.MEMBERS_INVITE),
         **filters,
         **_row_context(),
     )

@@ -86,3 +86,18 @@ def test_deleted_current_org_is_cleared(app, client, member_of_two):
         db.session.get(Organization, member_of_two["emea"].id).deleted_at = db.func.now()
         db.session.commit()
     assert client.get("/t/acme/").headers["Location"] == "/t/acme/orgs/"
+
+
+def test_my_organizations_page_offers_leave_but_the_dropdown_does_not(app, client, member_of_two):
+    page = client.get("/t/acme/orgs/switch").get_data(as_text=True)
+    assert "My organizations" in page
+    assert "Leave Helpdesk" in page
+    dropdown = client.get("/t/acme/orgs/switch", headers={"HX-Request": "true"})
+    assert "Leave Helpdesk" not in dropdown.get_data(as_text=True)
+    filtered = client.get("/t/acme/orgs/switch?q=help&manage=1", headers={"HX-Request": "true"})
+    assert "Leave Helpdesk" in filtered.get_data(as_text=True)
+
+    left = client.post("/t/acme/orgs/helpdesk/members/leave")
+    assert left.status_code == 303
+    assert "Leave Helpdesk" not in client.get("/t/acme/orgs/switch").get_data(as_text=True)
+    assert client.get("/t/acme/orgs/helpdesk/").status_code == 403

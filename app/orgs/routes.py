@@ -282,6 +282,8 @@ def switcher():
         form=SwitchOrgForm(),
         # the header dropdown and the filter swap only the list: no invitations there
         pending_invitations=[] if wants_fragment() else invitations.pending_for(g.user),
+        # the "My organizations" page (and its filter) also offers Leave; the dropdown not
+        can_leave=not wants_fragment() or request.args.get("manage") == "1",
     )
 
 

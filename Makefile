@@ -52,6 +52,7 @@ test: install-test chromium
 # PostgreSQL: make bench BENCH_ARGS="--database-url postgresql+psycopg://…/an_empty_db"
 bench: install
 	$(BIN)/python bench/orgs.py $(BENCH_ARGS)
+	$(BIN)/python bench/members.py $(MEMBERS_BENCH_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -99,6 +99,8 @@ class Membership(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("org_id", "user_id"),
         sa.Index("ix_memberships_user_id_org_id", "user_id", "org_id"),
+        # Filtering members by role: who holds role R in these orgs.
+        sa.Index("ix_memberships_org_id_role_user_id", "org_id", "role", "user_id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

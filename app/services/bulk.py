@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.ids import new_public_id
+from app.ids import PREFIXES, new_public_id
 from app.models import Membership, Organization, OrgClosure, Tenant, User, utcnow
 from app.policy import Role
 from app.security import hash_password
@@ -85,7 +85,7 @@ def grow_tenant(
             org_rows.append(
                 {
                     "id": org_id,
-                    "public_id": new_public_id("org"),
+                    "public_id": new_public_id(PREFIXES["org"]),
                     "tenant_id": tenant.id,
                     "parent_id": parent,
                     "name": f"{rng.choice(WORDS)} {rng.choice(KINDS)} {org_id}",
@@ -124,7 +124,7 @@ def grow_tenant(
         user_rows = [
             {
                 "id": first_user + n,
-                "public_id": new_public_id("user"),
+                "public_id": new_public_id(PREFIXES["user"]),
                 "tenant_id": tenant.id,
                 "email": f"person{first_user + n}@{prefix}.example",
                 "name": f"Person {first_user + n}",

@@ -56,15 +56,6 @@ class MemberRow:
         return self.source is None
 
 
-def _in_tree(org: Organization):
-    """Memberships that count in ``org``: held in it or in any of its ancestors."""
-    return (
-        sa.select(Membership.id)
-        .join(OrgClosure, OrgClosure.ancestor_id == Membership.org_id)
-        .where(OrgClosure.descendant_id == org.id)
-    )
-
-
 def list_members(
     tenant: Tenant,
     org: Organization,
@@ -77,10 +68,19 @@ def list_members(
 ) -> Page[MemberRow]:
     """Direct and inherited members, one page; a constant number of queries at any size."""
     catalog = role_catalog(tenant.id)
-    stmt = sa.select(User).where(
-        User.tenant_id == tenant.id,
-        _in_tree(org).where(Membership.user_id == User.id).exists(),
+    # The org and its ancestors, as plain ids: planners misjudge the closure join here
+    # (nearly every membership sits in a handful of ancestors) and pick slow plans.
+    tree_ids = list(
+        db.session.scalars(
+            sa.select(OrgClosure.ancestor_id).where(OrgClosure.descendant_id == org.id)
+        )
     )
+
+    def holding(*roles: str):
+        stmt = sa.select(Membership.user_id).where(Membership.org_id.in_(tree_ids))
+        return stmt.where(Membership.role.in_(roles)) if roles else stmt
+
+    stmt = sa.select(User).where(User.tenant_id == tenant.id)
     if query:
         pattern = f"%{escape_like(query.lower())}%"
         stmt = stmt.where(
@@ -90,16 +90,19 @@ def list_members(
             )
         )
     if role in catalog:
+        # Effective role = the strongest held: holds `role`, holds nothing stronger.
         stronger = [k for k, r in catalog.items() if r.strength > catalog[role].strength]
-        stmt = stmt.where(
-            _in_tree(org).where(Membership.user_id == User.id, Membership.role == role).exists()
-        )
+        stmt = stmt.where(User.id.in_(holding(role)))
         if stronger:
-            stmt = stmt.where(
-                ~_in_tree(org)
-                .where(Membership.user_id == User.id, Membership.role.in_(stronger))
-                .exists()
-            )
+            stmt = stmt.where(User.id.not_in(holding(*stronger)))
+    else:
+        # Walk users in page order and stop at a page: an index probe per user.
+        in_tree = (
+            sa.select(Membership.id)
+            .where(Membership.user_id == User.id, Membership.org_id.in_(tree_ids))
+            .exists()
+        )
+        stmt = stmt.where(in_tree)
     page = max(1, min(page, 100_000))
     users = list(
         db.session.scalars(

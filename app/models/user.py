@@ -51,7 +51,8 @@ class User(SessionIdentity, TimestampMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "email"),
-        sa.Index("ix_users_tenant_id_name", "tenant_id", "name"),
+        # Member lists read users in name order and filter on name/email: cover both.
+        sa.Index("ix_users_tenant_id_name_email", "tenant_id", "name", "email"),
         sa.CheckConstraint("tenant_role IN ('owner', 'admin', 'member')", name="tenant_role_valid"),
     )
     kind = "user"

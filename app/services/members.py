@@ -83,12 +83,10 @@ def list_members(
     stmt = sa.select(User).where(User.tenant_id == tenant.id)
     if query:
         pattern = f"%{escape_like(query.lower())}%"
-        stmt = stmt.where(
-            sa.or_(
-                sa.func.lower(User.name).like(pattern, escape="\\"),
-                User.email.like(pattern, escape="\\"),
-            )
-        )
+        by_email = User.email.like(pattern, escape="\\")  # emails are stored lower-cased
+        by_name = sa.func.lower(User.name).like(pattern, escape="\\")
+        # Names hold no "@": such a search is about addresses only (half the work).
+        stmt = stmt.where(by_email if "@" in query else sa.or_(by_name, by_email))
     if role in catalog:
         # Effective role = the strongest held: holds `role`, holds nothing stronger.
         stronger = [k for k, r in catalog.items() if r.strength > catalog[role].strength]

@@ -92,7 +92,10 @@ def list_members(
         stronger = [k for k, r in catalog.items() if r.strength > catalog[role].strength]
         stmt = stmt.where(User.id.in_(holding(role)))
         if stronger:
-            stmt = stmt.where(User.id.not_in(holding(*stronger)))
+            # NOT EXISTS, not NOT IN: PostgreSQL turns it into an anti-join.
+            stmt = stmt.where(
+                ~holding(*stronger).where(Membership.user_id == User.id).exists()
+            )
     else:
         # Walk users in page order and stop at a page: an index probe per user.
         in_tree = (

@@ -93,9 +93,7 @@ def list_members(
         stmt = stmt.where(User.id.in_(holding(role)))
         if stronger:
             # NOT EXISTS, not NOT IN: PostgreSQL turns it into an anti-join.
-            stmt = stmt.where(
-                ~holding(*stronger).where(Membership.user_id == User.id).exists()
-            )
+            stmt = stmt.where(~holding(*stronger).where(Membership.user_id == User.id).exists())
     else:
         # Walk users in page order and stop at a page: an index probe per user.
         in_tree = (

@@ -11,11 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import CustomRole, Membership, Organization, OrgClosure, Tenant, TenantRole, User
+from app.models import (
+    ActorType,
+    CustomRole,
+    Membership,
+    Organization,
+    OrgClosure,
+    StaffRole,
+    StaffUser,
+    Tenant,
+    TenantRole,
+    User,
+)
+from app.services.errors import PermissionDenied
+
+if TYPE_CHECKING:
+    from app.services.actors import Actor
 
 
 class Perm:
@@ -217,3 +233,59 @@ def can_create_top_level_org(user: User) -> bool:
 
 def is_tenant_manager(user: User) -> bool:
     return user.tenant_role in (TenantRole.OWNER, TenantRole.ADMIN)
+
+
+# --- platform staff ------------------------------------------------------------------
+
+
+class StaffAction:
+    """What a staff role may do in the support console (and through the services)."""
+
+    SEARCH = "console:search"  # find tenants, users, orgs; read their details and audit
+    MEMBERS_MANAGE = "members:manage"  # change a role in an org, remove from an org
+    INVITATIONS_MANAGE = "invitations:manage"  # resend or revoke an invitation
+    USERS_MANAGE = "users:manage"  # send a password reset, deactivate, reactivate
+    ORGS_RESTORE = "orgs:restore"
+    OUTBOX_RETRY = "outbox:retry"
+    VIEW_AS = "users:view_as"  # read-only, time-limited, with a reason
+    TENANTS_CREATE = "tenants:create"
+    TENANTS_SUSPEND = "tenants:suspend"  # and reactivate
+    STAFF_MANAGE = "staff:manage"  # list, create, deactivate staff accounts
+
+
+_SUPPORT = frozenset(
+    {
+        StaffAction.SEARCH,
+        StaffAction.MEMBERS_MANAGE,
+        StaffAction.INVITATIONS_MANAGE,
+        StaffAction.USERS_MANAGE,
+        StaffAction.ORGS_RESTORE,
+        StaffAction.OUTBOX_RETRY,
+        StaffAction.VIEW_AS,
+    }
+)
+STAFF_PERMISSIONS: dict[str, frozenset[str]] = {
+    StaffRole.SUPPORT: _SUPPORT,
+    StaffRole.SUPERADMIN: _SUPPORT
+    | {StaffAction.TENANTS_CREATE, StaffAction.TENANTS_SUSPEND, StaffAction.STAFF_MANAGE},
+}
+
+
+def staff_can(staff: StaffUser | None, action: str) -> bool:
+    """May this (active) staff account do ``action``?"""
+    if staff is None or not staff.is_active_account:
+        return False
+    return action in STAFF_PERMISSIONS.get(staff.role, frozenset())
+
+
+def staff_refusal(action: str, what: str) -> str:
+    """ "Only a superadmin can suspend tenants.": names the roles that may."""
+    roles = [role for role, allowed in STAFF_PERMISSIONS.items() if action in allowed]
+    return f"Only {' or '.join(f'a {role}' for role in roles) or 'nobody'} can {what}."
+
+
+def require_staff_permission(actor: Actor, action: str, what: str) -> None:
+    """Services call this: a staff actor needs the permission; tenant users and the
+    system (the CLI) are not staff, and their own rules apply instead."""
+    if actor.type == ActorType.STAFF and not staff_can(actor.staff, action):
+        raise PermissionDenied(staff_refusal(action, what))

@@ -7,10 +7,11 @@ import sqlalchemy.exc as sa_exc
 
 from app.extensions import db
 from app.models import StaffRole, StaffUser, Tenant, TenantRole, User, utcnow
+from app.policy import StaffAction, require_staff_permission
 from app.security import hash_password, password_needs_rehash, verify_password
 from app.services import audit, orgs
 from app.services.actors import Actor
-from app.services.errors import Conflict, PermissionDenied, ValidationFailed
+from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.services.validation import (
     check_password,
     clean_name,
@@ -159,6 +160,7 @@ def create_user(
 def create_staff(
     actor: Actor, *, email: str, password: str, name: str = "", role: str = StaffRole.SUPPORT
 ) -> StaffUser:
+    require_staff_permission(actor, StaffAction.STAFF_MANAGE, "create staff accounts")
     email = normalize_email(email)
     check_password(password)
     if role not in StaffRole.ALL:
@@ -181,3 +183,130 @@ def create_staff(
         after={"email": staff.email, "role": staff.role},
     )
     return staff
+
+
+# --- deactivating and reactivating accounts ------------------------------------------
+
+
+def _lock_tenant(tenant: Tenant) -> None:
+    """Serialise owner-count checks within a tenant (a row lock on PostgreSQL)."""
+    db.session.execute(sa.select(Tenant.id).where(Tenant.id == tenant.id).with_for_update())
+
+
+def deactivate_user(actor: Actor, tenant: Tenant, user: User) -> User:
+    """The user can no longer sign in, and every session they have ends now."""
+    if user.tenant_id != tenant.id:
+        raise NotFound("No such user.")
+    _require_user_manager(actor, user, "deactivate")
+    if not user.is_active_account:
+        raise Conflict(f"{user.email} is already deactivated.")
+    if user.tenant_role == TenantRole.OWNER:
+        _lock_tenant(tenant)
+        other_owners = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(User)
+            .where(
+                User.tenant_id == tenant.id,
+                User.tenant_role == TenantRole.OWNER,
+                User.is_active_account.is_(True),
+                User.id != user.id,
+            )
+        )
+        if not other_owners:
+            raise Conflict(
+                f"{user.email} is the last active owner of {tenant.name}: make someone else "
+                "a tenant owner first."
+            )
+    user.is_active_account = False
+    end_all_sessions(user)
+    _record_user_change(actor, tenant, user, "user.deactivated", active=False)
+    return user
+
+
+def reactivate_user(actor: Actor, tenant: Tenant, user: User) -> User:
+    if user.tenant_id != tenant.id:
+        raise NotFound("No such user.")
+    _require_user_manager(actor, user, "reactivate")
+    if user.is_active_account:
+        raise Conflict(f"{user.email} is already active.")
+    user.is_active_account = True
+    _record_user_change(actor, tenant, user, "user.reactivated", active=True)
+    return user
+
+
+def _require_user_manager(actor: Actor, user: User, verb: str) -> None:
+    """Staff who may manage users, or a tenant owner/admin (not on themselves, and only an
+    owner on an owner)."""
+    require_staff_permission(actor, StaffAction.USERS_MANAGE, f"{verb} users")
+    me = actor.user
+    if me is None:
+        return
+    if not me.is_tenant_admin:
+        raise PermissionDenied(f"Only tenant owners and admins can {verb} users.")
+    if me.id == user.id:
+        raise PermissionDenied(f"You can't {verb} your own account.")
+    if user.tenant_role == TenantRole.OWNER and me.tenant_role != TenantRole.OWNER:
+        raise PermissionDenied(f"Only a tenant owner can {verb} an owner.")
+
+
+def _record_user_change(
+    actor: Actor, tenant: Tenant, user: User, action: str, *, active: bool
+) -> None:
+    db.session.flush()
+    audit.record(
+        actor,
+        action,
+        tenant=tenant,
+        target_type="user",
+        target_id=user.public_id,
+        target_label=user.email,
+        before={"is_active": not active},
+        after={"is_active": active},
+    )
+
+
+def deactivate_staff(actor: Actor, staff: StaffUser) -> StaffUser:
+    """A staff account that can no longer sign in; its sessions end now."""
+    require_staff_permission(actor, StaffAction.STAFF_MANAGE, "deactivate staff accounts")
+    if actor.staff is not None and actor.staff.id == staff.id:
+        raise Conflict("You can't deactivate your own account.")
+    if not staff.is_active_account:
+        raise Conflict(f"{staff.email} is already deactivated.")
+    if staff.role == StaffRole.SUPERADMIN:
+        others = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(StaffUser)
+            .where(
+                StaffUser.role == StaffRole.SUPERADMIN,
+                StaffUser.is_active_account.is_(True),
+                StaffUser.id != staff.id,
+            )
+        )
+        if not others:
+            raise Conflict(f"{staff.email} is the last active superadmin.")
+    staff.is_active_account = False
+    end_all_sessions(staff)
+    _record_staff_change(actor, staff, "staff.deactivated", active=False)
+    return staff
+
+
+def reactivate_staff(actor: Actor, staff: StaffUser) -> StaffUser:
+    require_staff_permission(actor, StaffAction.STAFF_MANAGE, "reactivate staff accounts")
+    if staff.is_active_account:
+        raise Conflict(f"{staff.email} is already active.")
+    staff.is_active_account = True
+    _record_staff_change(actor, staff, "staff.reactivated", active=True)
+    return staff
+
+
+def _record_staff_change(actor: Actor, staff: StaffUser, action: str, *, active: bool) -> None:
+    db.session.flush()
+    audit.record(
+        actor,
+        action,
+        target_type="staff",
+        target_id=staff.public_id,
+        target_label=staff.email,
+        before={"is_active": not active},
+        after={"is_active": active},
+    )

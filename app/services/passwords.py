@@ -41,8 +41,11 @@ def _issue(user: User, purpose: str, lifetime: timedelta) -> str:
     return token
 
 
-def request_reset(tenant: Tenant, raw_email: str) -> None:
-    """Email a reset link if the address has an account here; say nothing either way."""
+def request_reset(tenant: Tenant, raw_email: str, *, actor: Actor | None = None) -> None:
+    """Email a reset link if the address has an account here; say nothing either way.
+
+    ``actor`` is who asked: support staff sending one for a user; anonymous by default.
+    """
     try:
         email = normalize_email(raw_email)
     except ValidationFailed:
@@ -62,7 +65,7 @@ def request_reset(tenant: Tenant, raw_email: str) -> None:
         expires_at=utcnow() + RESET_LIFETIME,
     )
     audit.record(
-        Actor.anonymous(), "user.password_reset_requested", tenant=tenant,
+        actor or Actor.anonymous(), "user.password_reset_requested", tenant=tenant,
         target_type="user", target_id=user.public_id, target_label=user.email,
     )  # fmt: skip
 

@@ -6,8 +6,9 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 
 from app.extensions import db
-from app.models import StaffUser, Tenant, TenantRole, TenantStatus, User, utcnow
+from app.models import Tenant, TenantRole, TenantStatus, User, utcnow
 from app.pagination import Page, paginate
+from app.policy import StaffAction, require_staff_permission
 from app.services import audit, passwords
 from app.services.accounts import create_user
 from app.services.actors import Actor
@@ -38,12 +39,6 @@ def _slug_taken(slug: str) -> bool:
     return db.session.scalar(sa.select(Tenant.id).where(Tenant.slug == slug)) is not None
 
 
-def require_superadmin(actor: Actor, what: str) -> None:
-    staff: StaffUser | None = actor.staff
-    if actor.type == "staff" and (staff is None or not staff.is_superadmin):
-        raise PermissionDenied(f"Only a superadmin can {what}.")
-
-
 def create_tenant(
     actor: Actor,
     *,
@@ -55,7 +50,7 @@ def create_tenant(
     allow_signup: bool = False,
 ) -> tuple[Tenant, User]:
     """A tenant and its owner. An explicit slug must be free; a derived one gets -2, -3…"""
-    require_superadmin(actor, "create tenants")
+    require_staff_permission(actor, StaffAction.TENANTS_CREATE, "create tenants")
     name = clean_name(name)
     owner_email = normalize_email(owner_email, field="owner_email")
     if owner_password:
@@ -109,7 +104,7 @@ def create_tenant(
 
 
 def suspend_tenant(actor: Actor, tenant: Tenant) -> Tenant:
-    require_superadmin(actor, "suspend tenants")
+    require_staff_permission(actor, StaffAction.TENANTS_SUSPEND, "suspend tenants")
     if tenant.status == TenantStatus.SUSPENDED:
         raise Conflict(f"{tenant.name} is already suspended.")
     tenant.status = TenantStatus.SUSPENDED
@@ -128,7 +123,7 @@ def suspend_tenant(actor: Actor, tenant: Tenant) -> Tenant:
 
 
 def reactivate_tenant(actor: Actor, tenant: Tenant) -> Tenant:
-    require_superadmin(actor, "reactivate tenants")
+    require_staff_permission(actor, StaffAction.TENANTS_SUSPEND, "reactivate tenants")
     if tenant.status == TenantStatus.ACTIVE:
         raise Conflict(f"{tenant.name} is already active.")
     tenant.status = TenantStatus.ACTIVE

@@ -1,7 +1,16 @@
-from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.forms import BaseForm
+from app.models import StaffRole
 
 
 class StaffSignInForm(BaseForm):
@@ -31,3 +40,38 @@ class ConfirmForm(BaseForm):
     """A button-only POST (suspend, reactivate, sign out); the CSRF token is the point."""
 
     submit = SubmitField("Confirm")
+
+
+class ChangeMemberRoleForm(BaseForm):
+    """A membership row's Role select on the user view; the service decides what's allowed."""
+
+    role = StringField("Role", validators=[DataRequired("Choose a role."), Length(max=40)])
+    submit = SubmitField("Change role")
+
+
+class ViewAsUserForm(BaseForm):
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired("Say why you need to see what this user sees."), Length(max=300)],
+        description="Recorded in the tenant's audit log. Read-only, for 30 minutes.",
+    )
+    submit = SubmitField("View as this user")
+
+
+class CreateStaffForm(BaseForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    name = StringField("Name", validators=[Optional(), Length(max=120)])
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(min=10, max=1024)],
+        description="At least 10 characters; hand it over in person or in a password manager.",
+    )
+    role = SelectField(
+        "Role",
+        choices=[
+            SelectChoice(StaffRole.SUPPORT, "Support"),
+            SelectChoice(StaffRole.SUPERADMIN, "Superadmin"),
+        ],
+        default=StaffRole.SUPPORT,
+    )
+    submit = SubmitField("Create staff account")

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 
 from app.auth_session import signed_in_user
-from app.extensions import htmx
+from app.extensions import db, htmx
 from app.models import Tenant, User
 from app.rendering import htmx_redirect, render, wants_fragment
 from app.services import orgs
 from app.services.errors import NotFound
 from app.services.tenants import get_tenant
+from app.staff import view_as
 from app.tenant import bp
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,8 +52,23 @@ def load_tenant_and_check_visitor():
     if g.tenant.is_suspended:
         return render("tenant/suspended.html", status=403)
 
+    # Support staff viewing as a user of this tenant: read-only, before any view runs.
+    viewing, expired = view_as.viewing_in(g.tenant)
+    if expired:
+        return _end_expired_view_as(viewing)
+    if viewing is not None:
+        if request.method not in ("GET", "HEAD"):
+            abort(403, view_as.READ_ONLY)
+        g.viewing_as = viewing
+
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "tenant_public", False):
+        return None
+
+    if viewing is not None:
+        # Only g.user: Flask-Login's current_user stays the staff account.
+        g.user = viewing.user
+        g.current_org = orgs.remembered_org(viewing.user)
         return None
 
     user: User | None = signed_in_user(g.tenant)
@@ -66,6 +82,16 @@ def load_tenant_and_check_visitor():
     if htmx and wants_fragment():
         return htmx_redirect(login_url)
     return redirect(login_url)
+
+
+def _end_expired_view_as(viewing: view_as.Viewing):
+    view_as.end(viewing.staff, "expired")
+    db.session.commit()
+    flash(f"Your view as {viewing.user.email} has ended: its 30 minutes are up.", "info")
+    target = url_for("staff.user", public_id=viewing.user.public_id)
+    if htmx and wants_fragment():
+        return htmx_redirect(target)
+    return redirect(target)
 
 
 def _current_org(user: User):
@@ -92,4 +118,5 @@ def tenant_template_context() -> dict[str, Any]:
         "tenant": g.get("tenant"),
         "user": g.get("user"),
         "current_org": g.get("current_org"),
+        "viewing_as": g.get("viewing_as"),
     }

@@ -25,6 +25,11 @@ class Organization(TimestampMixin, db.Model):
         sa.Index("ix_organizations_parent_id", "parent_id"),
         # Name search and the switcher read in name order and stop at a page.
         sa.Index("ix_organizations_tenant_id_name_id", "tenant_id", "name", "id"),
+        sa.Index(
+            "ix_organizations_lower_name_pattern",
+            sa.func.lower(sa.column("name")).label("lower_name"),
+            postgresql_ops={"lower_name": "text_pattern_ops"},
+        ),
         sa.Index("ix_organizations_deleted_root_id", "deleted_root_id"),
     )
 

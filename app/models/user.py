@@ -53,6 +53,14 @@ class User(SessionIdentity, TimestampMixin, db.Model):
         sa.UniqueConstraint("tenant_id", "email"),
         # Member lists read users in name order and filter on name/email: cover both.
         sa.Index("ix_users_tenant_id_name_email", "tenant_id", "name", "email"),
+        # The support console's cross-tenant prefix search (text_pattern_ops lets
+        # PostgreSQL use them for LIKE 'x%' whatever the database collation).
+        sa.Index("ix_users_email_pattern", "email", postgresql_ops={"email": "text_pattern_ops"}),
+        sa.Index(
+            "ix_users_lower_name_pattern",
+            sa.func.lower(sa.column("name")).label("lower_name"),
+            postgresql_ops={"lower_name": "text_pattern_ops"},
+        ),
         sa.CheckConstraint("tenant_role IN ('owner', 'admin', 'member')", name="tenant_role_valid"),
     )
     kind = "user"

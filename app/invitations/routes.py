@@ -66,14 +66,30 @@ def show(token: str):
         step = "sign_in"
     else:
         step = "sign_up"
+    return _invitation_page(token, invitation, step, user=user, context=context)
+
+
+def _invitation_page(
+    token: str,
+    invitation: Invitation,
+    step: str,
+    *,
+    user: User | None = None,
+    sign_in_form: AcceptWithSignInForm | None = None,
+    sign_up_form: AcceptWithSignUpForm | None = None,
+    context: dict | None = None,
+    status: int = 200,
+):
+    """The invitation page at one step; a submitted form comes back with its errors."""
     return render(
         "invitations/show.html",
         token=token,
         step=step,
         user=user,
-        sign_in_form=AcceptWithSignInForm(formdata=None),
-        sign_up_form=AcceptWithSignUpForm(formdata=None),
-        **context,
+        sign_in_form=sign_in_form or AcceptWithSignInForm(formdata=None),
+        sign_up_form=sign_up_form or AcceptWithSignUpForm(formdata=None),
+        status=status,
+        **(context or _context(invitation)),
     )
 
 
@@ -87,11 +103,9 @@ def accept(token: str):
         return redirect(url_for("invitations.show", token=token), code=303)
     try:
         org = invitations.accept(invitation, user)
-    except ServiceError as error:
+    except invitations.NoLongerValid:
         db.session.rollback()
-        if error.status_code == 409:
-            return _no_longer_valid()
-        raise
+        return _no_longer_valid()
     db.session.commit()
     return _welcome(org, db.session.get(Tenant, invitation.tenant_id))
 
@@ -108,13 +122,14 @@ def sign_up(token: str):
             user = invitations.accept_with_sign_up(
                 invitation, name=form.name.data, password=form.password.data
             )
+        except invitations.NoLongerValid:
+            db.session.rollback()
+            return _no_longer_valid()
         except ValidationFailed as error:
             db.session.rollback()
             form.apply_service_error(error)
         except ServiceError as error:
             db.session.rollback()
-            if error.status_code == 409 and "no longer valid" in error.message:
-                return _no_longer_valid()
             form.form_errors.append(error.message)
         else:
             org = db.session.get(Organization, invitation.org_id)
@@ -122,16 +137,7 @@ def sign_up(token: str):
             db.session.commit()
             start_session(user)
             return _welcome(org, tenant)
-    return render(
-        "invitations/show.html",
-        token=token,
-        step="sign_up",
-        user=None,
-        sign_in_form=AcceptWithSignInForm(formdata=None),
-        sign_up_form=form,
-        status=422,
-        **_context(invitation),
-    )
+    return _invitation_page(token, invitation, "sign_up", sign_up_form=form, status=422)
 
 
 @bp.post("/invitations/<token>/sign-in")
@@ -146,28 +152,17 @@ def sign_in(token: str):
         try:
             user = accounts.authenticate_user(tenant, invitation.email, form.password.data)
             org = invitations.accept(invitation, user)
+        except invitations.NoLongerValid:
+            db.session.rollback()
+            return _no_longer_valid()
         except ValidationFailed as error:
             db.session.rollback()
             form.apply_service_error(error)
-        except ServiceError as error:
-            db.session.rollback()
-            if error.status_code == 409:
-                return _no_longer_valid()
-            raise
         else:
             db.session.commit()
             start_session(user)
             return _welcome(org, tenant)
-    return render(
-        "invitations/show.html",
-        token=token,
-        step="sign_in",
-        user=None,
-        sign_in_form=form,
-        sign_up_form=AcceptWithSignUpForm(formdata=None),
-        status=422,
-        **_context(invitation),
-    )
+    return _invitation_page(token, invitation, "sign_in", sign_in_form=form, status=422)
 
 
 @bp.post("/invitations/<token>/decline")
@@ -179,11 +174,9 @@ def decline(token: str):
     context = _context(invitation)
     try:
         invitations.decline(invitation, user)
-    except ServiceError as error:
+    except invitations.NoLongerValid:
         db.session.rollback()
-        if error.status_code == 409:
-            return _no_longer_valid()
-        raise
+        return _no_longer_valid()
     db.session.commit()
     return render("invitations/declined.html", **context)
 

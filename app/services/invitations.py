@@ -406,6 +406,10 @@ def find_by_token(token: str) -> Invitation | None:
 NO_LONGER_VALID = "This invitation is no longer valid."
 
 
+class NoLongerValid(Conflict):
+    """The invitation was used, revoked or replaced, or expired, meanwhile."""
+
+
 def _spend(invitation: Invitation, status: str, user: User | None) -> None:
     """Pending -> accepted/declined exactly once, even with parallel requests."""
     now = utcnow()
@@ -420,7 +424,7 @@ def _spend(invitation: Invitation, status: str, user: User | None) -> None:
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed != 1:
-        raise Conflict(NO_LONGER_VALID)
+        raise NoLongerValid(NO_LONGER_VALID)
 
 
 def accept(invitation: Invitation, user: User) -> Organization:

@@ -7,8 +7,10 @@ non-zero and changes nothing.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
@@ -88,16 +90,78 @@ def create_tenant(
         click.echo(f"{owner.email} is emailed a link to choose a password (flask mail deliver).")
 
 
+class PhaseProgress:
+    """Progress on stderr, one line per phase: redrawn in place on a terminal, and ending
+    with its row count and seconds (the only output when stderr is a file or a pipe)."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self.started = time.perf_counter()
+        self.phases = 0
+
+    @contextmanager
+    def phase(self, name: str, total: int) -> Iterator[Callable[[int], None]]:
+        self.phases += 1
+        started = time.perf_counter()
+        done = 0
+
+        def advance(rows: int) -> None:
+            nonlocal done
+            done += rows
+            if self.live:
+                share = done * 100 // max(total, 1)
+                click.echo(f"\r  {name:<12} {done:>9,} of {total:,} ({share}%)", err=True, nl=False)
+
+        if self.live:
+            click.echo(f"  {name:<12} …", err=True, nl=False)
+        yield advance
+        seconds = time.perf_counter() - started
+        line = f"  {name:<12} {done:>9,} rows in {seconds:5.1f} s"
+        click.echo(f"\r{line}{' ' * 12}" if self.live else line, err=True)
+
+
 @demo_cli.command("seed")
 @click.option("--orgs", "orgs_count", type=click.IntRange(0, 200_000), default=0)
 @click.option("--members", "members_count", type=click.IntRange(0, 2_000_000), default=0)
-def seed_demo(orgs_count: int, members_count: int) -> None:
+@click.option(
+    "--invitations",
+    "invitations_count",
+    type=click.IntRange(0, 2_000_000),
+    default=None,
+    help="Generated invitations (default: one per 10 members).",
+)
+@click.option(
+    "--events",
+    "events_count",
+    type=click.IntRange(0, 5_000_000),
+    default=None,
+    help="Generated audit events (default: 4 per org).",
+)
+def seed_demo(
+    orgs_count: int, members_count: int, invitations_count: int | None, events_count: int | None
+) -> None:
     """A demo tenant with a nested org tree, members and a staff account; prints logins.
 
-    --orgs/--members grow a large generated tree beside it (nested up to 8 deep).
+    Run again, it keeps what exists and prints the same logins.
+
+    --orgs/--members grow a large generated tree beside it (nested up to 8 deep), with
+    users, invitations (pending, accepted, revoked, declined, expired) and audit events,
+    showing progress on stderr. That happens once per database: asked again with the
+    same sizes it says the tree is there and changes nothing; with other sizes it
+    refuses (exit 1). For other sizes, start from an empty database.
     """
+    progress = PhaseProgress()
     with one_transaction():
-        logins = demo.seed(orgs_count=orgs_count, members_count=members_count)
+        logins = demo.seed(
+            orgs_count=orgs_count,
+            members_count=members_count,
+            invitations_count=invitations_count,
+            events_count=events_count,
+            progress=progress,
+        )
+    if progress.phases:
+        seconds = time.perf_counter() - progress.started
+        click.echo(f"  {'total':<12} {'':18} {seconds:5.1f} s", err=True)
     click.echo("Demo data is ready. Sign in with:")
     for line in logins:
         click.echo(f"  {line}")

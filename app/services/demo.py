@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Membership, Organization, StaffRole, StaffUser, Tenant, TenantRole, User
+from app.models import (
+    AuditEvent,
+    Membership,
+    Organization,
+    StaffRole,
+    StaffUser,
+    Tenant,
+    TenantRole,
+    User,
+)
 from app.policy import Role
-from app.services import accounts, bulk, orgs, tenants
+from app.services import accounts, audit, bulk, orgs, tenants
 from app.services.actors import Actor
+from app.services.errors import Conflict, ValidationFailed
 
 DEMO_TENANT_SLUG = "acme"
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - printed for the demo on purpose
@@ -16,6 +29,42 @@ DEMO_OWNER = "owner@acme.example"
 DEMO_ADMIN = "admin@acme.example"
 DEMO_MEMBER = "member@acme.example"
 DEMO_STAFF = "staff@tenantry.example"
+# A generated tree is recorded by one audit event carrying its sizes: that is how a
+# second ``demo seed --orgs N --members M`` knows it is there.
+GENERATED = "demo.generated"
+MEMBERSHIPS_PER_INVITATION = 10
+EVENTS_PER_ORG = 4
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much ``demo seed --orgs N --members M`` generates."""
+
+    orgs: int
+    members: int
+    invitations: int
+    events: int
+
+    @classmethod
+    def given(cls, orgs: int, members: int, invitations: int | None, events: int | None) -> Sizes:
+        """The sizes asked for, invitations and events derived unless given."""
+        if not orgs:
+            raise ValidationFailed(
+                "Give --orgs too: generated members, invitations and events belong to "
+                "generated organizations."
+            )
+        if invitations is None:
+            invitations = members // MEMBERSHIPS_PER_INVITATION
+        if events is None:
+            events = orgs * EVENTS_PER_ORG
+        return cls(orgs, members, invitations, events)
+
+    def __str__(self) -> str:
+        return (
+            f"--orgs {self.orgs} --members {self.members} "
+            f"--invitations {self.invitations} --events {self.events}"
+        )
+
 
 # A believable company: departments, their teams, sales regions and countries.
 DEMO_TREE: dict[str, dict] = {
@@ -36,11 +85,20 @@ DEMO_TREE: dict[str, dict] = {
 }
 
 
-def seed(*, orgs_count: int = 0, members_count: int = 0) -> list[str]:
+def seed(
+    *,
+    orgs_count: int = 0,
+    members_count: int = 0,
+    invitations_count: int | None = None,
+    events_count: int | None = None,
+    progress: bulk.Progress = bulk.QUIET,
+) -> list[str]:
     """Idempotent: running it again keeps what exists and prints the same logins.
 
     With ``orgs_count``/``members_count`` it also grows a large generated tree beside the
-    demo company (for trying the app, or the benchmark, at scale).
+    demo company (for trying the app, or the benchmark, at scale), with invitations
+    (default: one per 10 memberships) and audit events (default: 4 per org). Only once:
+    asked again for the same sizes it changes nothing; for other sizes it refuses.
     """
     actor = Actor.system("demo seed")
     tenant = db.session.scalar(sa.select(Tenant).where(Tenant.slug == DEMO_TENANT_SLUG))
@@ -55,9 +113,9 @@ def seed(*, orgs_count: int = 0, members_count: int = 0) -> list[str]:
             role=StaffRole.SUPERADMIN,
         )
     extra: list[str] = []
-    if orgs_count or members_count:
-        made = bulk.grow_tenant(tenant, orgs=orgs_count, members=members_count)
-        extra.append(f"generated     {made.orgs} organizations and {made.members} memberships")
+    if orgs_count or members_count or invitations_count or events_count:
+        sizes = Sizes.given(orgs_count, members_count, invitations_count, events_count)
+        extra.append(_generate(actor, tenant, sizes, progress))
     return [
         f"tenant owner  {DEMO_OWNER} / {DEMO_PASSWORD}  at /t/{DEMO_TENANT_SLUG}/login",
         f"tenant admin  {DEMO_ADMIN} / {DEMO_PASSWORD}",
@@ -65,6 +123,59 @@ def seed(*, orgs_count: int = 0, members_count: int = 0) -> list[str]:
         f"staff         {DEMO_STAFF} / {DEMO_PASSWORD}  at /staff/login",
         *extra,
     ]
+
+
+def _generate(actor: Actor, tenant: Tenant, sizes: Sizes, progress: bulk.Progress) -> str:
+    """Grow the generated tree once, and say what it holds."""
+    earlier = db.session.scalar(
+        sa.select(AuditEvent.after)
+        .where(AuditEvent.tenant_id == tenant.id, AuditEvent.action == GENERATED)
+        .order_by(AuditEvent.id)
+        .limit(1)
+    )
+    if earlier is not None:
+        if earlier.get("sizes") == str(sizes):
+            return f"generated     {_describe(earlier)} (already there: nothing changed)"
+        raise Conflict(
+            f"The demo tenant already has a generated tree ({earlier.get('sizes')}), and "
+            "it is never grown twice: use those sizes, or an empty database for others."
+        )
+    grown = bulk.grow_tenant(
+        tenant,
+        orgs=sizes.orgs,
+        members=sizes.members,
+        invitations=sizes.invitations,
+        events=sizes.events,
+        progress=progress,
+    )
+    bulk.analyze(progress)
+    made = {
+        "sizes": str(sizes),
+        "organizations": grown.orgs,
+        "users": grown.users,
+        "memberships": grown.members,
+        "invitations": grown.invitations,
+        "pending_invitations": grown.pending,
+        "events": grown.events,
+    }
+    audit.record(
+        actor,
+        GENERATED,
+        tenant=tenant,
+        target_type="tenant",
+        target_id=tenant.public_id,
+        target_label=tenant.name,
+        after=made,
+    )
+    return f"generated     {_describe(made)}"
+
+
+def _describe(made: dict[str, Any]) -> str:
+    return (
+        f"{made.get('organizations')} organizations and {made.get('memberships')} memberships "
+        f"({made.get('users')} users), {made.get('invitations')} invitations "
+        f"({made.get('pending_invitations')} pending), {made.get('events')} audit events"
+    )
 
 
 def _seed_company(actor: Actor) -> Tenant:

@@ -200,6 +200,16 @@ def access(user: User, org: Organization) -> OrgAccess:
     return access_from_roles(user, roles_held(user, [org.id]).get(org.id, []), catalog)
 
 
+# What acting for the tenant as a whole gives: the CLI, an API key, and support staff
+# (whose own limits are checked with require_staff_permission).
+TENANT_WIDE_ACCESS = OrgAccess(Role.OWNER, ALL_PERMISSIONS)
+
+
+def actor_access(actor: Actor, org: Organization) -> OrgAccess:
+    """What this actor may do in ``org``: a user's roles there, or tenant-wide access."""
+    return access(actor.user, org) if actor.user is not None else TENANT_WIDE_ACCESS
+
+
 def grantable_roles(access: OrgAccess, catalog: dict[str, RoleDef]) -> list[RoleDef]:
     """Roles this actor may hand out here: none stronger than what they hold themselves,
     and ownership only by an owner."""
@@ -233,6 +243,16 @@ def can_create_top_level_org(user: User) -> bool:
 
 def is_tenant_manager(user: User) -> bool:
     return user.tenant_role in (TenantRole.OWNER, TenantRole.ADMIN)
+
+
+def tenant_permissions(user: User) -> frozenset[str]:
+    """What a user holds tenant-wide: a tenant owner everything, a tenant admin what an
+    org admin holds everywhere, anyone else nothing beyond their orgs."""
+    if user.tenant_role == TenantRole.OWNER:
+        return ALL_PERMISSIONS
+    if user.tenant_role == TenantRole.ADMIN:
+        return role_catalog(user.tenant_id)[Role.ADMIN].permissions
+    return frozenset()
 
 
 # --- platform staff ------------------------------------------------------------------

@@ -16,10 +16,25 @@ from app.services.validation import (
     check_password,
     clean_name,
     email_domain,
+    escape_like,
     normalize_email,
 )
 
 SIGN_IN_FAILED = "That email and password don't match an account here."
+
+
+def users_query(tenant: Tenant, *, query: str = "") -> sa.Select[tuple[User]]:
+    """The tenant's users, optionally those whose name or email contains ``query``."""
+    stmt = sa.select(User).where(User.tenant_id == tenant.id)
+    if query:
+        pattern = f"%{escape_like(query.lower())}%"
+        stmt = stmt.where(
+            sa.or_(
+                User.email.like(pattern, escape="\\"),
+                sa.func.lower(User.name).like(pattern, escape="\\"),
+            )
+        )
+    return stmt
 
 
 def find_user(tenant: Tenant, email: str) -> User | None:

@@ -30,7 +30,7 @@ from app.models import (
     utcnow,
 )
 from app.pagination import Page, paginate
-from app.policy import Perm, access, grantable_roles, role_catalog
+from app.policy import Perm, actor_access, grantable_roles, role_catalog
 from app.services import accounts, audit, mail, members, orgs, tenants
 from app.services.actors import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -67,6 +67,7 @@ class InviteResult:
     address: str
     outcome: str
     detail: str = ""
+    invitation: Invitation | None = None
 
     @property
     def ok(self) -> bool:
@@ -84,7 +85,7 @@ def split_addresses(text: str) -> list[str]:
 
 
 def _require_invite(actor: Actor, org: Organization) -> None:
-    if actor.user is not None and not access(actor.user, org).can(Perm.MEMBERS_INVITE):
+    if not actor_access(actor, org).can(Perm.MEMBERS_INVITE):
         raise PermissionDenied("You don't have permission to invite people here.")
 
 
@@ -92,10 +93,9 @@ def _check_role(actor: Actor, tenant: Tenant, org: Organization, role: str) -> N
     catalog = role_catalog(tenant.id)
     if role not in catalog:
         raise ValidationFailed(f"Unknown role “{role}”.", field="role")
-    if actor.user is not None:
-        allowed = {r.key for r in grantable_roles(access(actor.user, org), catalog)}
-        if role not in allowed:
-            raise PermissionDenied(f"You can't invite people as {catalog[role].name}.")
+    allowed = {r.key for r in grantable_roles(actor_access(actor, org), catalog)}
+    if role not in allowed:
+        raise PermissionDenied(f"You can't invite people as {catalog[role].name}.")
 
 
 def _check_rate(actor: Actor, tenant: Tenant, adding: int) -> None:
@@ -188,8 +188,10 @@ def invite(
     _check_rate(actor, tenant, len(to_invite))
 
     for email in to_invite:
-        _create(actor, tenant, org, email=email, role=role, teams=teams, message=message)
-        results.append(InviteResult(valid[email], Outcome.INVITED))
+        invitation = _create(
+            actor, tenant, org, email=email, role=role, teams=teams, message=message
+        )
+        results.append(InviteResult(valid[email], Outcome.INVITED, invitation=invitation))
     # One flush for the whole batch: 1,000 invitations are a few statements, not 3,000.
     db.session.flush()
     order = {raw: i for i, raw in enumerate(addresses)}
@@ -310,6 +312,15 @@ def _queue_email(tenant, org, invitation, token, *, inviter: User | None, flush=
 def list_invitations(
     org: Organization, *, status: str | None = None, page: int = 1, per_page: int = 25
 ) -> Page[Invitation]:
+    stmt = invitations_query(org, status=status)
+    return paginate(
+        stmt.order_by(Invitation.created_at.desc(), Invitation.id.desc()), page, per_page
+    )
+
+
+def invitations_query(org: Organization, *, status: str | None = None) -> sa.Select:
+    """The org's invitations, optionally in one state (a pending one past its expiry
+    counts as expired), in no order yet."""
     stmt = sa.select(Invitation).where(Invitation.org_id == org.id)
     now = utcnow()
     if status == InvitationStatus.EXPIRED:
@@ -325,9 +336,32 @@ def list_invitations(
         stmt = stmt.where(Invitation.status == status, Invitation.expires_at > now)
     elif status in InvitationStatus.ALL:
         stmt = stmt.where(Invitation.status == status)
-    return paginate(
-        stmt.order_by(Invitation.created_at.desc(), Invitation.id.desc()), page, per_page
+    return stmt
+
+
+def references(invitations: list[Invitation]) -> tuple[dict[int, str], dict[int, str]]:
+    """Public ids of the teams and inviters these invitations name; two queries at most."""
+    team_ids = {team_id for inv in invitations for team_id in inv.team_ids or []}
+    inviter_ids = {inv.inviter_id for inv in invitations if inv.inviter_id is not None}
+    teams = (
+        dict(
+            db.session.execute(
+                sa.select(Team.id, Team.public_id).where(Team.id.in_(team_ids))
+            ).all()
+        )
+        if team_ids
+        else {}
     )
+    inviters = (
+        dict(
+            db.session.execute(
+                sa.select(User.id, User.public_id).where(User.id.in_(inviter_ids))
+            ).all()
+        )
+        if inviter_ids
+        else {}
+    )
+    return teams, inviters
 
 
 def get_invitation(org: Organization, public_id: str) -> Invitation:

@@ -24,6 +24,7 @@ from app.policy import (
     Role,
     RoleDef,
     access,
+    actor_access,
     can_manage_member,
     grantable_roles,
     role_catalog,
@@ -67,6 +68,26 @@ def list_members(
     per_page: int = 50,
 ) -> Page[MemberRow]:
     """Direct and inherited members, one page; a constant number of queries at any size."""
+    stmt = members_query(tenant, org, query=query, role=role)
+    page = max(1, min(page, 100_000))
+    users = list(
+        db.session.scalars(
+            stmt.order_by(*SORTS.get(sort, SORTS["name"]))
+            .limit(per_page + 1)
+            .offset((page - 1) * per_page)
+        )
+    )
+    has_next = len(users) > per_page
+    users = users[:per_page]
+    return Page(
+        items=member_rows(tenant, org, users), page=page, per_page=per_page, has_next=has_next
+    )
+
+
+def members_query(
+    tenant: Tenant, org: Organization, *, query: str = "", role: str | None = None
+) -> sa.Select[tuple[User]]:
+    """The users who belong to ``org`` directly or from above, filtered, in no order yet."""
     catalog = role_catalog(tenant.id)
     # The org and its ancestors, as plain ids: planners misjudge the closure join here
     # (nearly every membership sits in a handful of ancestors) and pick slow plans.
@@ -102,17 +123,12 @@ def list_members(
             .exists()
         )
         stmt = stmt.where(in_tree)
-    page = max(1, min(page, 100_000))
-    users = list(
-        db.session.scalars(
-            stmt.order_by(*SORTS.get(sort, SORTS["name"]))
-            .limit(per_page + 1)
-            .offset((page - 1) * per_page)
-        )
-    )
-    has_next = len(users) > per_page
-    users = users[:per_page]
-    return Page(items=_rows(org, users, catalog), page=page, per_page=per_page, has_next=has_next)
+    return stmt
+
+
+def member_rows(tenant: Tenant, org: Organization, users: list[User]) -> list[MemberRow]:
+    """Each user's effective role here, where it comes from, and their teams; 2 queries."""
+    return _rows(org, users, role_catalog(tenant.id))
 
 
 def _rows(org: Organization, users: list[User], catalog: dict[str, RoleDef]) -> list[MemberRow]:
@@ -214,16 +230,16 @@ def _direct_membership(org: Organization, user: User) -> Membership | None:
     )
 
 
-def _require(actor_access: OrgAccess, permission: str) -> None:
-    if not actor_access.can(permission):
+def _require(granted: OrgAccess, permission: str) -> None:
+    if not granted.can(permission):
         raise PermissionDenied("You don't have permission to do that in this organization.")
 
 
-def _check_grantable(actor_access: OrgAccess, tenant: Tenant, role: str) -> None:
+def _check_grantable(granted: OrgAccess, tenant: Tenant, role: str) -> None:
     catalog = role_catalog(tenant.id)
     if role not in catalog:
         raise ValidationFailed(f"Unknown role “{role}”.", field="role")
-    if role not in {r.key for r in grantable_roles(actor_access, catalog)}:
+    if role not in {r.key for r in grantable_roles(granted, catalog)}:
         raise PermissionDenied(f"You can't give the {catalog[role].name} role.")
 
 
@@ -291,9 +307,9 @@ def _record(actor: Actor, action: str, tenant: Tenant, org: Organization, user: 
 def add_member(
     actor: Actor, tenant: Tenant, org: Organization, user: User, role: str
 ) -> Membership:
-    actor_access = access(actor.user, org) if actor.user else _system_access()
-    _require(actor_access, Perm.MEMBERS_INVITE)
-    _check_grantable(actor_access, tenant, role)
+    granted = actor_access(actor, org)
+    _require(granted, Perm.MEMBERS_INVITE)
+    _check_grantable(granted, tenant, role)
     if user.tenant_id != tenant.id:
         raise NotFound("No such user.")
     if _direct_membership(org, user) is not None:
@@ -312,20 +328,21 @@ def add_member(
     return membership
 
 
-def _system_access() -> OrgAccess:
-    from app.policy import ALL_PERMISSIONS
-
-    return OrgAccess(Role.OWNER, ALL_PERMISSIONS)
-
-
 def _target_membership(org: Organization, user: User) -> Membership:
     membership = _direct_membership(org, user)
-    if membership is None:
-        raise Conflict(
-            f"{user.display_name}'s role here is inherited from a parent organization: "
-            "change it there."
-        )
-    return membership
+    if membership is not None:
+        return membership
+    inherited = db.session.scalar(
+        sa.select(Membership.id)
+        .join(OrgClosure, OrgClosure.ancestor_id == Membership.org_id)
+        .where(OrgClosure.descendant_id == org.id, Membership.user_id == user.id)
+        .limit(1)
+    )
+    if inherited is None:
+        raise NotFound(f"{user.display_name} is not a member of {org.name}.")
+    raise Conflict(
+        f"{user.display_name}'s role here is inherited from a parent organization: change it there."
+    )
 
 
 def _out_of_reach(role: str, action: str) -> str:
@@ -341,15 +358,15 @@ def _out_of_reach(role: str, action: str) -> str:
 def change_role(
     actor: Actor, tenant: Tenant, org: Organization, user: User, new_role: str
 ) -> Membership:
-    actor_access = access(actor.user, org) if actor.user else _system_access()
-    _require(actor_access, Perm.MEMBERS_UPDATE_ROLE)
+    granted = actor_access(actor, org)
+    _require(granted, Perm.MEMBERS_UPDATE_ROLE)
     membership = _target_membership(org, user)
-    if not can_manage_member(actor_access, membership.role, role_catalog(tenant.id)):
+    if not can_manage_member(granted, membership.role, role_catalog(tenant.id)):
         raise PermissionDenied(_out_of_reach(membership.role, "change the role of"))
     old_role = membership.role
     if old_role == new_role:
         return membership
-    _check_grantable(actor_access, tenant, new_role)
+    _check_grantable(granted, tenant, new_role)
     if old_role == Role.OWNER:
         _ensure_another_owner(org, membership)
     membership.role = new_role
@@ -362,10 +379,10 @@ def change_role(
 
 
 def remove_member(actor: Actor, tenant: Tenant, org: Organization, user: User) -> None:
-    actor_access = access(actor.user, org) if actor.user else _system_access()
-    _require(actor_access, Perm.MEMBERS_REMOVE)
+    granted = actor_access(actor, org)
+    _require(granted, Perm.MEMBERS_REMOVE)
     membership = _target_membership(org, user)
-    if not can_manage_member(actor_access, membership.role, role_catalog(tenant.id)):
+    if not can_manage_member(granted, membership.role, role_catalog(tenant.id)):
         raise PermissionDenied(_out_of_reach(membership.role, "remove"))
     _delete_membership(org, membership)
     _record(actor, "member.removed", tenant, org, user, before={"role": membership.role})
@@ -401,8 +418,8 @@ def transfer_ownership(actor: Actor, tenant: Tenant, org: Organization, new_owne
     """Make ``new_owner`` an owner here; the acting owner steps down to admin."""
     user = actor.user
     assert user is not None
-    actor_access = access(user, org)
-    if actor_access.role != Role.OWNER:
+    granted = access(user, org)
+    if granted.role != Role.OWNER:
         raise PermissionDenied("Only an owner can transfer ownership.")
     if new_owner.id == user.id:
         raise ValidationFailed("Choose someone other than yourself.", field="user")

@@ -28,7 +28,15 @@ from app.models import (
     User,
     utcnow,
 )
-from app.policy import OrgAccess, Perm, Role, access, can_create_top_level_org, roles_in_orgs
+from app.policy import (
+    OrgAccess,
+    Perm,
+    Role,
+    access,
+    actor_access,
+    can_create_top_level_org,
+    roles_in_orgs,
+)
 from app.services import audit
 from app.services.actors import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -83,8 +91,8 @@ def current_slug_for(tenant: Tenant, old_slug: str) -> str | None:
     )
 
 
-def require(user: User, org: Organization, permission: str) -> OrgAccess:
-    granted = access(user, org)
+def require(actor: Actor, org: Organization, permission: str) -> OrgAccess:
+    granted = actor_access(actor, org)
     if not granted.can(permission):
         raise PermissionDenied("You don't have permission to do that in this organization.")
     return granted
@@ -232,6 +240,42 @@ def recent_activity(org: Organization, limit: int = 10) -> list[AuditEvent]:
     )
 
 
+def orgs_query(
+    tenant: Tenant, *, parent: Organization | None = None, top_level: bool = False, query: str = ""
+) -> sa.Select[tuple[Organization]]:
+    """Live orgs of the tenant, optionally one level or a name search, in no order yet."""
+    stmt = _live(tenant)
+    if parent is not None:
+        stmt = stmt.where(Organization.parent_id == parent.id)
+    elif top_level:
+        stmt = stmt.where(Organization.parent_id.is_(None))
+    if query:
+        pattern = f"%{escape_like(query.lower())}%"
+        stmt = stmt.where(sa.func.lower(Organization.name).like(pattern, escape="\\"))
+    return stmt
+
+
+def subtree_query(tenant: Tenant, org: Organization) -> sa.Select[tuple[Organization, int]]:
+    """Every live org below ``org`` (not itself) with its distance from it."""
+    return (
+        _live(tenant)
+        .add_columns(OrgClosure.depth)
+        .join(OrgClosure, OrgClosure.descendant_id == Organization.id)
+        .where(OrgClosure.ancestor_id == org.id, OrgClosure.depth > 0)
+    )
+
+
+def public_ids(org_ids: Iterable[int | None]) -> dict[int, str]:
+    """Public ids of these orgs (parents, sources of inherited roles); one query."""
+    wanted = {org_id for org_id in org_ids if org_id is not None}
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        sa.select(Organization.id, Organization.public_id).where(Organization.id.in_(wanted))
+    )
+    return dict(rows.all())
+
+
 # --- the switcher ----------------------------------------------------------------------
 
 
@@ -339,7 +383,7 @@ def create_org(
         if parent is None and not can_create_top_level_org(user):
             raise PermissionDenied("You can't create top-level organizations in this tenant.")
         if parent is not None:
-            require(user, parent, Perm.ORG_CREATE_CHILD)
+            require(actor, parent, Perm.ORG_CREATE_CHILD)
     name = clean_name(name)
     explicit = bool(slug and slug.strip())
     base = (
@@ -422,7 +466,7 @@ def update_org(
     slug: str,
     logo_url: str | None,
 ) -> Organization:
-    require(actor.user, org, Perm.ORG_UPDATE)  # type: ignore[arg-type]
+    require(actor, org, Perm.ORG_UPDATE)
     before = _snapshot(org)
     org.name = clean_name(name)
     new_slug = make_slug(slug)
@@ -542,13 +586,33 @@ def validate_data(field_name: str, rows: list[tuple[str, str]]) -> dict[str, Any
     return data
 
 
+def check_data(field_name: str, data: dict[str, Any]) -> None:
+    """The limits every JSON document of an org keeps, however it arrives."""
+    for key in data:
+        if not key.strip() or len(key) > MAX_KEY_LENGTH:
+            raise ValidationFailed(
+                f"Keys are 1 to {MAX_KEY_LENGTH} characters, not blank.", field=field_name
+            )
+    try:
+        encoded = json.dumps(data, allow_nan=False)
+    except ValueError:
+        raise ValidationFailed(
+            "Numbers must be finite (no NaN or Infinity).", field=field_name
+        ) from None
+    if len(encoded) > MAX_JSON_BYTES:
+        raise ValidationFailed(
+            f"Keep this under {MAX_JSON_BYTES // 1024} KB of JSON.", field=field_name
+        )
+
+
 def update_org_data(
     actor: Actor, tenant: Tenant, org: Organization, field_name: str, data: dict[str, Any]
 ) -> Organization:
     """Replace one of the org's JSON documents (metadata or settings)."""
     if field_name not in DATA_FIELDS:
         raise ValidationFailed("Unknown field.")
-    require(actor.user, org, Perm.SETTINGS_UPDATE)  # type: ignore[arg-type]
+    require(actor, org, Perm.SETTINGS_UPDATE)
+    check_data(field_name, data)
     before = getattr(org, field_name) or {}
     if before == data:
         return org
@@ -572,14 +636,12 @@ def move_org(
     actor: Actor, tenant: Tenant, org: Organization, new_parent: Organization | None
 ) -> Organization:
     """Put ``org`` (with its subtree) under ``new_parent``, or at the top level."""
-    user = actor.user
-    assert user is not None
-    require(user, org, Perm.ORG_UPDATE)
+    require(actor, org, Perm.ORG_UPDATE)
     if new_parent is None:
-        if not can_create_top_level_org(user):
+        if actor.user is not None and not can_create_top_level_org(actor.user):
             raise PermissionDenied("You can't place organizations at the top level.")
     else:
-        require(user, new_parent, Perm.ORG_CREATE_CHILD)
+        require(actor, new_parent, Perm.ORG_CREATE_CHILD)
         in_subtree = db.session.scalar(
             sa.select(OrgClosure.depth).where(
                 OrgClosure.ancestor_id == org.id, OrgClosure.descendant_id == new_parent.id
@@ -635,7 +697,7 @@ def move_org(
 
 def delete_org(actor: Actor, tenant: Tenant, org: Organization) -> int:
     """Hide the org and its live subtree; returns how many orgs were hidden."""
-    require(actor.user, org, Perm.ORG_DELETE)  # type: ignore[arg-type]
+    require(actor, org, Perm.ORG_DELETE)
     if org.is_personal:
         raise Conflict("A personal organization can't be deleted while its owner exists.")
     personal_below = db.session.scalar(

@@ -8,7 +8,13 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import CustomRole, Membership, Organization, Tenant
-from app.policy import ALL_PERMISSIONS, Role, forget_role_catalog, role_catalog
+from app.policy import (
+    ALL_PERMISSIONS,
+    Role,
+    forget_role_catalog,
+    role_catalog,
+    tenant_permissions,
+)
 from app.services import audit
 from app.services.actors import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -24,10 +30,7 @@ def _require_tenant_manager(actor: Actor) -> None:
 
 def _actor_permissions(actor: Actor) -> frozenset[str]:
     """What the actor holds tenant-wide: nobody grants what they don't hold themselves."""
-    if actor.user is None or actor.user.tenant_role == "owner":
-        return ALL_PERMISSIONS
-    # A tenant admin holds an org admin's permissions everywhere, nothing more.
-    return role_catalog(actor.user.tenant_id)[Role.ADMIN].permissions
+    return ALL_PERMISSIONS if actor.user is None else tenant_permissions(actor.user)
 
 
 def _clean(actor: Actor, *, name: str, description: str, permissions: list[str]):

@@ -7,7 +7,7 @@ import sqlalchemy.exc as sa_exc
 
 from app.extensions import db
 from app.models import Organization, Team, TeamMember, Tenant, User
-from app.policy import Perm, access
+from app.policy import Perm, actor_access
 from app.services import audit
 from app.services.actors import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -16,24 +16,35 @@ from app.services.validation import clean_name
 
 
 def _require_manage(actor: Actor, org: Organization) -> None:
-    if actor.user is not None and not access(actor.user, org).can(Perm.TEAMS_MANAGE):
+    if not actor_access(actor, org).can(Perm.TEAMS_MANAGE):
         raise PermissionDenied("You don't have permission to manage teams here.")
 
 
 def list_teams(org: Organization) -> list[tuple[Team, int]]:
     """The org's teams by name, each with its member count; one query."""
+    return [
+        (team, count) for team, count in db.session.execute(teams_query(org).order_by(Team.name))
+    ]
+
+
+def teams_query(org: Organization) -> sa.Select[tuple[Team, int]]:
+    """The org's teams with their member counts, in no order yet."""
     counts = (
         sa.select(TeamMember.team_id, sa.func.count().label("members"))
         .group_by(TeamMember.team_id)
         .subquery()
     )
-    rows = db.session.execute(
+    return (
         sa.select(Team, sa.func.coalesce(counts.c.members, 0))
         .outerjoin(counts, counts.c.team_id == Team.id)
         .where(Team.org_id == org.id)
-        .order_by(Team.name)
     )
-    return [(team, count) for team, count in rows]
+
+
+def member_count(team: Team) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(TeamMember).where(TeamMember.team_id == team.id)
+    )
 
 
 def get_team(org: Organization, public_id: str) -> Team:
@@ -46,13 +57,14 @@ def get_team(org: Organization, public_id: str) -> Team:
 
 
 def team_members(team: Team) -> list[User]:
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .join(TeamMember, TeamMember.user_id == User.id)
-            .where(TeamMember.team_id == team.id)
-            .order_by(User.name, User.id)
-        )
+    return list(db.session.scalars(team_members_query(team).order_by(User.name, User.id)))
+
+
+def team_members_query(team: Team) -> sa.Select[tuple[User]]:
+    return (
+        sa.select(User)
+        .join(TeamMember, TeamMember.user_id == User.id)
+        .where(TeamMember.team_id == team.id)
     )
 
 

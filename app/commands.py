@@ -18,8 +18,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.extensions import db
-from app.models import StaffRole
-from app.services import accounts, demo, mail, tenants
+from app.models import StaffRole, utcnow
+from app.services import access_tokens, accounts, api_keys, demo, mail, tenants
 from app.services.actors import Actor
 from app.services.errors import ServiceError
 
@@ -27,6 +27,8 @@ staff_cli = AppGroup("staff", help="Platform staff accounts.")
 tenants_cli = AppGroup("tenants", help="Tenants and their owners.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 mail_cli = AppGroup("mail", help="The email outbox.")
+api_keys_cli = AppGroup("api-keys", help="Tenant API keys for the JSON API.")
+signing_keys_cli = AppGroup("signing-keys", help="The keys that sign a tenant's access tokens.")
 
 
 @contextmanager
@@ -188,8 +190,66 @@ def deliver_mail(loop: bool, interval: float) -> None:
             stop.wait(interval)
 
 
+def _tenant(slug: str):
+    try:
+        return tenants.get_tenant(slug)
+    except ServiceError as error:
+        raise click.ClickException(f"{error.message} ({slug!r})") from None
+
+
+@api_keys_cli.command("create")
+@click.option("--tenant", "tenant_slug", required=True, help="The tenant's slug.")
+@click.option("--name", required=True, help="What the key is for, e.g. 'billing sync'.")
+@click.option("--expires-days", type=int, default=None, help="Days until it stops working.")
+def create_api_key(tenant_slug: str, name: str, expires_days: int | None) -> None:
+    """Create a key and print it, once: only its hash is stored."""
+    with one_transaction():
+        made = api_keys.create_key(
+            Actor.system("cli"), _tenant(tenant_slug), name=name, expires_in_days=expires_days
+        )
+    click.echo(made.secret)
+    click.echo(
+        f"API key {made.key.public_id} “{made.key.name}”: shown once, store it now.", err=True
+    )
+
+
+@api_keys_cli.command("list")
+@click.option("--tenant", "tenant_slug", required=True)
+def list_api_keys(tenant_slug: str) -> None:
+    """The tenant's keys (never their secrets)."""
+    now = utcnow()
+    for key in api_keys.list_keys(_tenant(tenant_slug)):
+        used = key.last_used_at.isoformat(timespec="minutes") if key.last_used_at else "never"
+        click.echo(
+            f"{key.public_id}  {key.display_prefix}…  {key.state(now):8}  "
+            f"last used {used}  {key.name}"
+        )
+
+
+@api_keys_cli.command("revoke")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--id", "public_id", required=True, help="The key's id (key_…).")
+def revoke_api_key(tenant_slug: str, public_id: str) -> None:
+    """Revoke a key: requests with it get 401 from now on."""
+    with one_transaction():
+        tenant = _tenant(tenant_slug)
+        key = api_keys.revoke_key(Actor.system("cli"), tenant, api_keys.get_key(tenant, public_id))
+    click.echo(f"Revoked {key.public_id} “{key.name}”.")
+
+
+@signing_keys_cli.command("rotate")
+@click.option("--tenant", "tenant_slug", required=True)
+def rotate_signing_key(tenant_slug: str) -> None:
+    """Start signing with a new key; the old one stays published until its tokens expire."""
+    with one_transaction():
+        key = access_tokens.rotate(Actor.system("cli"), _tenant(tenant_slug))
+    click.echo(f"Tokens are now signed with {key.kid}.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(staff_cli)
     app.cli.add_command(tenants_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(api_keys_cli)
+    app.cli.add_command(signing_keys_cli)

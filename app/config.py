@@ -75,6 +75,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_STRATEGY": "moving-window",
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT") or "10 per minute",
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT") or "600 per minute",
+        "TOKEN_RATE_LIMIT": os.environ.get("TOKEN_RATE_LIMIT") or "30 per minute",
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
         # Cookies: HttpOnly and SameSite=Lax always; Secure whenever the request is https
         # (see app.security.SecureWhenHttpsSessionInterface) or when forced here.

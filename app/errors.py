@@ -13,8 +13,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
-from app.rendering import wants_fragment
-from app.services.errors import ServiceError
+from app.rendering import wants_fragment, wants_json
+from app.services.errors import ServiceError, ValidationFailed
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Check what you entered."),
@@ -34,9 +34,35 @@ CSRF_MESSAGE = (
 )
 
 
-def error_response(status: int, message: str | None = None) -> Response:
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "gone",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+    500: "internal_error",
+}
+
+
+def error_response(
+    status: int,
+    message: str | None = None,
+    *,
+    code: str | None = None,
+    details: list[dict[str, str]] | None = None,
+) -> Response:
     title, default_message = MESSAGES.get(status, (f"Error {status}", "Something went wrong."))
     message = message or default_message
+    if wants_json():
+        from app.api.core import json_error
+
+        return json_error(status, code or ERROR_CODES.get(status, "error"), message, details)
     if wants_fragment():
         body = render_template("errors/_alert.html", title=title, message=message)
         response = current_app.make_response((body, status))
@@ -53,12 +79,17 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def handle_csrf(_error: CSRFError) -> Response:
         db.session.rollback()
-        return error_response(400, CSRF_MESSAGE)
+        return error_response(400, CSRF_MESSAGE, code="csrf_failed")
 
     @app.errorhandler(ServiceError)
     def handle_service_error(error: ServiceError) -> Response:
         db.session.rollback()
-        return error_response(error.status_code, error.message or None)
+        return error_response(
+            error.status_code,
+            error.message or None,
+            code=error.code,
+            details=_details(error),
+        )
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException) -> Response:
@@ -74,6 +105,14 @@ def register(app: Flask) -> None:
     def handle_500(_error: InternalServerError) -> Response:
         db.session.rollback()
         return error_response(500)
+
+
+def _details(error: ServiceError) -> list[dict[str, str]] | None:
+    if getattr(error, "details", None):
+        return error.details  # type: ignore[attr-defined]
+    if isinstance(error, ValidationFailed) and error.field_errors:
+        return [{"field": name, "message": text} for name, text in error.field_errors.items()]
+    return None
 
 
 def _public_description(error: HTTPException) -> str | None:

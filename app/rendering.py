@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Response, make_response, render_template
+from flask import Response, current_app, make_response, render_template, request
 from jinja2_fragments.flask import render_block
 
 from app.extensions import htmx
+
+F = TypeVar("F", bound=Callable[..., Any])
+API_PREFIX = "/api/"
+
+
+def returns_json(view: F) -> F:
+    """Mark a page-side view that answers JSON (its errors are JSON too)."""
+    view.returns_json = True  # type: ignore[attr-defined]
+    return view
+
+
+def wants_json() -> bool:
+    """The JSON API, or a view marked ``returns_json``: errors answer in JSON there."""
+    if request.path.startswith(API_PREFIX):
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "returns_json", False))
 
 
 def wants_fragment() -> bool:

@@ -86,6 +86,10 @@ SECURITY_HEADERS = {
 def set_security_headers(response):
     for header, value in SECURITY_HEADERS.items():
         response.headers.setdefault(header, value)
+    if request.path.startswith("/api/"):
+        # The API never looks at the session cookie; its answers are private all the same.
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
     if current_user.is_authenticated and "Cache-Control" not in response.headers:
         # Signed-in pages must not come back from the browser's cache after sign-out.
         response.headers["Cache-Control"] = "no-store"

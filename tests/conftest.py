@@ -24,7 +24,7 @@ from app import create_app
 from app.extensions import db, limiter
 from app.models import Membership, Organization, StaffRole, StaffUser, Tenant, TenantRole, User
 from app.security import hash_password
-from app.services import accounts, orgs
+from app.services import accounts, api_keys, orgs
 from app.services.actors import Actor
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or ""
@@ -46,6 +46,8 @@ def app() -> Iterator[Flask]:
             "SECRET_KEY": "test-secret-key",
             "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL or "sqlite://",
             "LOGIN_RATE_LIMIT": "1000 per minute",
+            "API_RATE_LIMIT": "100000 per minute",
+            "TOKEN_RATE_LIMIT": "100000 per minute",
         }
     )
     with app.app_context():
@@ -265,6 +267,56 @@ def tenant(create_tenant) -> Tenant:
 @pytest.fixture
 def owner(tenant, create_user) -> User:
     return create_user(tenant, "owner@acme.example", tenant_role=TenantRole.OWNER, name="Olive")
+
+
+@pytest.fixture
+def create_api_key(app: Flask) -> Callable[..., str]:
+    """A live API key of ``tenant``; returns the secret (``tk_…``), as shown once."""
+
+    def make(tenant: Tenant, name: str = "Test key", **fields) -> str:
+        with app.app_context():
+            made = api_keys.create_key(
+                Actor.system("test"), db.session.merge(tenant, load=False), name=name
+            )
+            for key, value in fields.items():
+                setattr(made.key, key, value)
+            db.session.commit()
+            return made.secret
+
+    return make
+
+
+class ApiClient:
+    """Calls ``/api/v1`` the way an integration does: a bearer key, JSON in and out."""
+
+    def __init__(self, client: FlaskClient, key: str | None = None) -> None:
+        self.client = client
+        self.key = key
+
+    def request(self, method: str, path: str, *, key: str | None = None, headers=None, **kw):
+        headers = dict(headers or {})
+        token = key or self.key
+        if token is not None:
+            headers.setdefault("Authorization", f"Bearer {token}")
+        return self.client.open(f"/api/v1{path}", method=method, headers=headers, **kw)
+
+    def get(self, path: str, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, json=None, **kw):
+        return self.request("POST", path, json=json if json is not None else {}, **kw)
+
+    def patch(self, path: str, json=None, **kw):
+        return self.request("PATCH", path, json=json if json is not None else {}, **kw)
+
+    def delete(self, path: str, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def api(app: Flask, tenant: Tenant, create_api_key) -> ApiClient:
+    """An API client holding a key of the ``tenant`` fixture (Acme)."""
+    return ApiClient(app.test_client(), create_api_key(tenant))
 
 
 # --- signing in ----------------------------------------------------------------------

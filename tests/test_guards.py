@@ -3,7 +3,8 @@
 - every route under /t/<tenant> sends an anonymous visitor to that tenant's sign-in and
   gives another tenant's user a 404, unless it is one of the few public ones;
 - every staff route refuses anyone who isn't signed in as staff;
-- every POST route refuses a request without a valid CSRF token, and changes nothing.
+- every POST route refuses a request without a valid CSRF token, and changes nothing
+  (except the JSON API, which never reads a cookie: tests/test_api_guards.py covers it).
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ PUBLIC_TENANT_ENDPOINTS = {
     "tenant.auth.signup",
     "tenant.auth.forgot_password",
     "tenant.auth.reset_password",
+    "tenant.jwks",
 }
 PUBLIC_STAFF_ENDPOINTS = {"staff.login", "staff.logout"}
-NON_CSRF_ENDPOINTS: set[str] = set()  # the JSON API, once it exists, authenticates by key
 
 # The URL map is the same for every app instance; build the parameter lists from one.
 _RULES = list(create_app({"TESTING": True, "SECRET_KEY": "x"}).url_map.iter_rules())
@@ -41,6 +42,14 @@ def _url(rule: Rule, tenant_slug: str = "acme") -> str:
     return path
 
 
+def _is_api(rule: Rule) -> bool:
+    return rule.endpoint.startswith("api.")
+
+
+def _answers_json(app: Flask, rule: Rule) -> bool:
+    return getattr(app.view_functions[rule.endpoint], "returns_json", False)
+
+
 def _method(rule: Rule) -> str:
     return "GET" if "GET" in (rule.methods or set()) else "POST"
 
@@ -53,7 +62,7 @@ def _visit(client, rule: Rule, tenant_slug: str = "acme"):
 
 TENANT_RULES = [r for r in _RULES if r.rule.startswith("/t/<tenant>")]
 STAFF_RULES = [r for r in _RULES if r.rule.startswith("/staff")]
-POST_RULES = [r for r in _RULES if "POST" in (r.methods or set())]
+POST_RULES = [r for r in _RULES if "POST" in (r.methods or set()) and not _is_api(r)]
 
 
 def _ids(rules: list[Rule]) -> list[str]:
@@ -85,8 +94,12 @@ def other_tenant_user(create_tenant, create_user):
     [r for r in TENANT_RULES if r.endpoint not in PUBLIC_TENANT_ENDPOINTS],
     ids=_ids([r for r in TENANT_RULES if r.endpoint not in PUBLIC_TENANT_ENDPOINTS]),
 )
-def test_tenant_route_sends_anonymous_visitor_to_sign_in(client, tenant, rule):
+def test_tenant_route_sends_anonymous_visitor_to_sign_in(app, client, tenant, rule):
     response = _visit(client, rule)
+    if _answers_json(app, rule):
+        assert response.status_code == 401
+        assert response.json["error"]["code"] == "unauthorized"
+        return
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/t/acme/login")
 
@@ -137,8 +150,6 @@ def _row_counts() -> dict[str, int]:
 def test_post_route_refuses_missing_csrf_token_and_changes_nothing(
     app, client, auth, owner, create_staff, rule, as_htmx
 ):
-    if rule.endpoint in NON_CSRF_ENDPOINTS:
-        pytest.skip("authenticated by API key, never by cookie")
     if rule.rule.startswith("/staff"):
         auth.login_staff(create_staff())
     else:
@@ -154,7 +165,9 @@ def test_post_route_refuses_missing_csrf_token_and_changes_nothing(
         assert result.status_code == 400
         body = result.get_data(as_text=True)
         assert "Reload the page" in body
-        if as_htmx:
+        if _answers_json(app, rule):
+            assert result.json["error"]["code"] == "csrf_failed"
+        elif as_htmx:
             assert "<html" not in body
             assert result.headers["HX-Retarget"] == "#flash-region"
     with app.app_context():

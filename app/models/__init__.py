@@ -1,5 +1,6 @@
 """All models, importable from one place (and registered on ``db.metadata``)."""
 
+from app.models.api import ApiKey, SigningKey
 from app.models.audit import ActorType, AuditEvent
 from app.models.base import UTCDateTime, utcnow
 from app.models.invitation import Invitation, InvitationStatus, JoinLink
@@ -11,6 +12,7 @@ from app.models.user import StaffRole, StaffUser, TenantRole, User
 
 __all__ = [
     "ActorType",
+    "ApiKey",
     "AuditEvent",
     "CustomRole",
     "Invitation",
@@ -23,6 +25,7 @@ __all__ = [
     "OutboxEmail",
     "OutboxStatus",
     "PasswordResetToken",
+    "SigningKey",
     "StaffRole",
     "StaffUser",
     "Team",

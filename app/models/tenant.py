@@ -40,20 +40,28 @@ class Tenant(TimestampMixin, db.Model):
     signup_email_domains: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
     # Every new user gets an organization of their own, with them as owner.
     personal_orgs: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
-    # Whether plain members may create top-level organizations (owners/admins always can).
     # How long an emailed invitation stays valid.
     invitation_days: so.Mapped[int] = so.mapped_column(default=7, server_default="7")
     # At most this many direct members per org; None means no limit.
     seat_limit: so.Mapped[int | None] = so.mapped_column()
+    # Whether plain members may create top-level organizations (owners/admins always can).
     members_can_create_orgs: so.Mapped[bool] = so.mapped_column(
         default=False, server_default=sa.false()
     )
+    # Access tokens (JWTs) for the product's own backend: who they are for, how long
+    # they live. Without an audience of its own, a token's `aud` is the tenant's id.
+    token_audience: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    token_lifetime_minutes: so.Mapped[int] = so.mapped_column(default=10, server_default="10")
 
     users: so.WriteOnlyMapped[User] = so.relationship(back_populates="tenant")
 
     @property
     def is_suspended(self) -> bool:
         return self.status == TenantStatus.SUSPENDED
+
+    @property
+    def effective_token_audience(self) -> str:
+        return self.token_audience or self.public_id
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

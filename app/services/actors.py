@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import has_request_context, request
 
-from app.models import ActorType, StaffUser, User
+from app.models import ActorType, ApiKey, StaffUser, User
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,11 @@ class Actor:
     @classmethod
     def for_staff(cls, staff: StaffUser) -> Actor:
         return cls(ActorType.STAFF, staff.public_id, staff.email, staff=staff, **_origin())
+
+    @classmethod
+    def for_api_key(cls, key: ApiKey) -> Actor:
+        """Code holding one of the tenant's keys: it acts for the tenant as a whole."""
+        return cls(ActorType.API_KEY, key.public_id, f"API key “{key.name}”", **_origin())
 
     @classmethod
     def system(cls, label: str = "system") -> Actor:

@@ -14,7 +14,7 @@ from app.members import bp as members_bp  # noqa: E402
 from app.org_invitations import bp as org_invitations_bp  # noqa: E402
 from app.orgs import bp as orgs_bp  # noqa: E402
 from app.teams import bp as teams_bp  # noqa: E402
-from app.tenant import routes, scope  # noqa: E402, F401
+from app.tenant import api_access, routes, scope  # noqa: E402, F401
 
 bp.register_blueprint(auth_bp)
 bp.register_blueprint(orgs_bp)

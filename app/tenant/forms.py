@@ -8,7 +8,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.forms import BaseForm
@@ -56,3 +56,31 @@ class RoleForm(BaseForm):
 class DeleteRoleForm(BaseForm):
     reassign_to = SelectField("Give its members this role instead", choices=[])
     submit = SubmitField("Delete role")
+
+
+class CreateApiKeyForm(BaseForm):
+    name = StringField(
+        "Key name",
+        validators=[DataRequired(), Length(max=80)],
+        description="What uses it, e.g. “billing sync”.",
+    )
+    expires_in_days = IntegerField(
+        "Expires after (days)",
+        validators=[Optional(), NumberRange(min=1, max=3650)],
+        description="Empty: it works until you revoke it.",
+    )
+    submit = SubmitField("Create API key")
+
+
+class UpdateTokenSettingsForm(BaseForm):
+    token_audience = StringField(
+        "Audience (aud)",
+        validators=[Optional(), Length(max=200)],
+        description="Who the tokens are for, e.g. your API's URL. Empty: this tenant's id.",
+    )
+    token_lifetime_minutes = IntegerField(
+        "Lifetime (minutes)",
+        validators=[InputRequired(), NumberRange(min=1, max=1440)],
+        description="How long an access token is valid: 1 to 1440 minutes.",
+    )
+    submit = SubmitField("Save token settings")

@@ -10,7 +10,7 @@ from flask import abort, current_app, flash, g, redirect, request, session, url_
 from app.auth_session import signed_in_user
 from app.extensions import db, htmx
 from app.models import Tenant, User
-from app.rendering import htmx_redirect, render, wants_fragment
+from app.rendering import htmx_redirect, render, wants_fragment, wants_json
 from app.services import orgs
 from app.services.errors import NotFound
 from app.services.tenants import get_tenant
@@ -78,6 +78,8 @@ def load_tenant_and_check_visitor():
         return None
     if isinstance(_current_account(), User):
         abort(404)  # another tenant's user: this tenant does not exist for them
+    if wants_json():
+        abort(401, "Sign in to this tenant first.")
     login_url = url_for("tenant.auth.login", next=request.full_path.rstrip("?"))
     if htmx and wants_fragment():
         return htmx_redirect(login_url)

@@ -1,0 +1,226 @@
+"""How an API operation is declared, authenticated, validated and answered.
+
+``@operation(...)`` registers a view together with the pydantic models of its query,
+body and response; the same declarations validate requests, serialise responses and
+build the OpenAPI document (app.api.openapi), so the document can't drift from the code.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Response, current_app, g, request
+from pydantic import BaseModel, ValidationError
+
+from app.api import bp
+from app.extensions import db, limiter
+from app.models import ApiKey, Tenant
+from app.services import api_keys
+from app.services.actors import Actor
+from app.services.errors import NotFound, ServiceError
+
+PUBLIC_ID = re.compile(r"^[a-z]{2,5}_[0-9A-HJKMNP-TV-Z]{26}$")
+JSON = "application/json"
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class UnsupportedMediaType(ServiceError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class BadRequest(ServiceError):
+    status_code = 400
+    code = "bad_request"
+
+
+class InvalidRequest(ServiceError):
+    """A request that parsed but does not fit its schema; ``details`` says where."""
+
+    status_code = 422
+    code = "invalid"
+
+    def __init__(self, message: str, details: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+@dataclass
+class Operation:
+    method: str
+    rule: str
+    endpoint: str
+    summary: str
+    description: str
+    tag: str
+    auth: str | None  # "api_key", "access_token" or None (public)
+    query: type[BaseModel] | None
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    errors: tuple[int, ...] = field(default_factory=tuple)
+
+    @property
+    def path_params(self) -> list[str]:
+        return re.findall(r"<(?:\w+:)?(\w+)>", self.rule)
+
+
+OPERATIONS: list[Operation] = []
+
+
+def operation(
+    method: str,
+    rule: str,
+    *,
+    summary: str,
+    tag: str,
+    query: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+    auth: str | None = "api_key",
+) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+    """Declare an operation: the view gets the path values, ``query=`` and ``body=``
+    models, and returns a ``response`` model instance (or None for a 204)."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Response]:
+        op = Operation(
+            method=method,
+            rule=rule,
+            endpoint=view.__name__,
+            summary=summary,
+            description=(view.__doc__ or "").strip(),
+            tag=tag,
+            auth=auth,
+            query=query,
+            body=body,
+            response=response,
+            status=status,
+            errors=errors,
+        )
+
+        @functools.wraps(view)
+        def handle(**path_values: str) -> Response:
+            if op.auth == "api_key":
+                authenticate_api_key()
+            # An id that can't exist is as absent as one that doesn't (and never reaches SQL).
+            if not all(PUBLIC_ID.match(value) for value in path_values.values()):
+                raise NotFound("No such resource.")
+            kwargs: dict[str, Any] = dict(path_values)
+            if op.query is not None:
+                kwargs["query"] = _validate(op.query, request.args.to_dict(), "query")
+            if op.body is not None:
+                kwargs["body"] = _parse_body(op.body)
+            result = view(**kwargs)
+            db.session.commit()
+            return respond(result, op.status)
+
+        OPERATIONS.append(op)
+        bp.add_url_rule(rule, endpoint=op.endpoint, view_func=handle, methods=[method])
+        return handle
+
+    return decorator
+
+
+def respond(result: BaseModel | None, status: int = 200) -> Response:
+    if result is None:
+        return Response(status=204)
+    return Response(result.model_dump_json(), status=status, mimetype=JSON)
+
+
+# --- authentication ------------------------------------------------------------------
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def authenticate_api_key() -> tuple[ApiKey, Tenant]:
+    """The key in ``Authorization: Bearer tk_…``, live, of an active tenant; else 401."""
+    token = bearer_token()
+    if token is None:
+        raise Unauthorized("Send a tenant API key as “Authorization: Bearer tk_…”.")
+    found = api_keys.authenticate(token)
+    if found is None:
+        raise Unauthorized("This API key is not valid: it may be revoked, expired or mistyped.")
+    g.api_key, g.tenant = found
+    g.actor = Actor.for_api_key(g.api_key)
+    return found
+
+
+def rate_limit_key() -> str:
+    """Per key (hashed, before any database work), or per client without one."""
+    token = bearer_token()
+    if token:
+        from app.tokens import hash_token
+
+        return f"api:{hash_token(token)[:32]}"
+    return f"api-ip:{request.remote_addr}"
+
+
+def rate_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]
+
+
+limiter.limit(rate_limit, key_func=rate_limit_key)(bp)
+
+
+# --- validation ----------------------------------------------------------------------
+
+
+def _parse_body(model: type[BaseModel]) -> BaseModel:
+    if request.mimetype != JSON:
+        raise UnsupportedMediaType("Send the body as JSON (Content-Type: application/json).")
+    raw = request.get_data(cache=False)
+    try:
+        return model.model_validate_json(raw or b"")
+    except ValidationError as error:
+        if any(item["type"] == "json_invalid" for item in error.errors()):
+            raise BadRequest("The body is not valid JSON.") from None
+        raise _invalid(error, "body") from None
+
+
+def _validate(model: type[BaseModel], data: dict[str, Any], location: str) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise _invalid(error, location) from None
+
+
+def _invalid(error: ValidationError, location: str) -> InvalidRequest:
+    details = []
+    for item in error.errors(include_url=False, include_input=False):
+        path = ".".join(str(part) for part in item["loc"])
+        message = "unknown field" if item["type"] == "extra_forbidden" else item["msg"]
+        details.append({"field": f"{location}.{path}" if path else location, "message": message})
+    first = details[0] if details else {"field": location, "message": "invalid"}
+    return InvalidRequest(f"{first['field']}: {first['message']}", details)
+
+
+def json_error(status: int, code: str, message: str, details: list | None = None) -> Response:
+    from app.api.schemas import ErrorBody
+
+    body = ErrorBody.model_validate(
+        {"error": {"code": code, "message": message, "details": details or None}}
+    )
+    response = Response(body.model_dump_json(exclude_none=True), status=status, mimetype=JSON)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="tenantry"'
+    return response
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(bp.url_prefix + "/")

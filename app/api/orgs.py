@@ -1,0 +1,117 @@
+"""Organizations: the tree, read and changed through the same services as the pages."""
+
+from __future__ import annotations
+
+from flask import g
+
+from app.api import present
+from app.api.core import operation
+from app.api.paging import page_of
+from app.api.schemas import (
+    CreateOrg,
+    ListOrgsQuery,
+    MoveOrg,
+    Org,
+    Page,
+    PageQuery,
+    SubtreeOrg,
+    UpdateOrg,
+)
+from app.models import Organization
+from app.policy import Role
+from app.services import members, orgs
+
+TAG = "Organizations"
+
+
+def _org(org_id: str) -> Organization:
+    return orgs.get_org_by_public_id(g.tenant, org_id)
+
+
+@operation("GET", "/orgs", summary="List organizations", tag=TAG, query=ListOrgsQuery,
+           response=Page[Org], errors=(400, 404))  # fmt: skip
+def list_orgs(query: ListOrgsQuery) -> Page[Org]:
+    """Live organizations in creation order; filter by parent, top level or name."""
+    parent = _org(query.parent_id) if query.parent_id else None
+    stmt = orgs.orgs_query(g.tenant, parent=parent, top_level=query.top_level, query=query.q or "")
+    return page_of(stmt, Organization.id, query, present.orgs_list, Page[Org])
+
+
+@operation("POST", "/orgs", summary="Create an organization", tag=TAG, body=CreateOrg,
+           response=Org, status=201, errors=(404, 409, 422))  # fmt: skip
+def create_org(body: CreateOrg) -> Org:
+    """Top level, or below `parent_id`; `owner_id` makes that user its first owner."""
+    parent = _org(body.parent_id) if body.parent_id else None
+    owner = members.find_tenant_user(g.tenant, body.owner_id) if body.owner_id else None
+    org = orgs.create_org(g.actor, g.tenant, name=body.name, parent=parent, slug=body.slug)
+    if owner is not None:
+        members.add_member(g.actor, g.tenant, org, owner, Role.OWNER)
+    return present.org(org)
+
+
+@operation("GET", "/orgs/<org_id>", summary="Get an organization", tag=TAG, response=Org,
+           errors=(404,))  # fmt: skip
+def get_org(org_id: str) -> Org:
+    return present.org(_org(org_id))
+
+
+@operation("PATCH", "/orgs/<org_id>", summary="Update an organization", tag=TAG,
+           body=UpdateOrg, response=Org, errors=(404, 409, 422))  # fmt: skip
+def update_org(org_id: str, body: UpdateOrg) -> Org:
+    """Only the fields sent change; `logo_url: null` removes the logo."""
+    org = _org(org_id)
+    sent = body.model_fields_set
+    if sent & {"name", "slug", "logo_url"}:
+        orgs.update_org(
+            g.actor,
+            g.tenant,
+            org,
+            name=body.name if body.name is not None else org.name,
+            slug=body.slug if body.slug is not None else org.slug,
+            logo_url=body.logo_url if "logo_url" in sent else org.logo_url,
+        )
+    for field in orgs.DATA_FIELDS:
+        value = getattr(body, field)
+        if field in sent and value is not None:
+            orgs.update_org_data(g.actor, g.tenant, org, field, value)
+    return present.org(org)
+
+
+@operation("POST", "/orgs/<org_id>/move", summary="Move an organization", tag=TAG,
+           body=MoveOrg, response=Org, errors=(404, 422))  # fmt: skip
+def move_org(org_id: str, body: MoveOrg) -> Org:
+    """Put it, with everything below it, under another organization or at the top level."""
+    org = _org(org_id)
+    new_parent = _org(body.parent_id) if body.parent_id else None
+    return present.org(orgs.move_org(g.actor, g.tenant, org, new_parent))
+
+
+@operation("DELETE", "/orgs/<org_id>", summary="Delete an organization", tag=TAG, status=204,
+           errors=(404, 409))  # fmt: skip
+def delete_org(org_id: str) -> None:
+    """Hides it and everything below it; `restore` brings them back."""
+    orgs.delete_org(g.actor, g.tenant, _org(org_id))
+
+
+@operation("POST", "/orgs/<org_id>/restore", summary="Restore a deleted organization", tag=TAG,
+           response=Org, errors=(404, 409))  # fmt: skip
+def restore_org(org_id: str) -> Org:
+    """Brings back the organization and everything its deletion hid."""
+    org = orgs.get_org_by_public_id(g.tenant, org_id, deleted=True)
+    orgs.restore_org(g.actor, g.tenant, org)
+    return present.org(org)
+
+
+@operation("GET", "/orgs/<org_id>/children", summary="List an organization's children",
+           tag=TAG, query=PageQuery, response=Page[Org], errors=(400, 404))  # fmt: skip
+def list_children(org_id: str, query: PageQuery) -> Page[Org]:
+    stmt = orgs.orgs_query(g.tenant, parent=_org(org_id))
+    return page_of(stmt, Organization.id, query, present.orgs_list, Page[Org])
+
+
+@operation("GET", "/orgs/<org_id>/subtree", summary="List everything below an organization",
+           tag=TAG, query=PageQuery, response=Page[SubtreeOrg], errors=(400, 404))  # fmt: skip
+def list_subtree(org_id: str, query: PageQuery) -> Page[SubtreeOrg]:
+    """Every live organization below it, at any depth, each with its distance."""
+    stmt = orgs.subtree_query(g.tenant, _org(org_id))
+    return page_of(stmt, Organization.id, query, present.subtree, Page[SubtreeOrg])

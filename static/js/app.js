@@ -12,6 +12,13 @@
     region.appendChild(alert);
   }
 
+  // Every htmx request carries the current page's CSRF token. The body's hx-headers hold
+  // the first page's, and signing in (a boosted form) starts a new session and token.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var holder = document.querySelector("[data-csrf-token]");
+    if (holder) event.detail.headers["X-CSRFToken"] = holder.getAttribute("data-csrf-token");
+  });
+
   // The network failed (server down, offline): say so instead of doing nothing.
   document.addEventListener("htmx:sendError", function () {
     flash("The server could not be reached. Check your connection and try again.");

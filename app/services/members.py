@@ -35,6 +35,9 @@ from app.services.actors import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.services.validation import escape_like
 
+# Up to this many memberships in an org's tree, members are fetched by id rather than
+# found by walking the tenant's users in page order (see members_query).
+FEW_MEMBERS = 1000
 SORTS = {
     "name": (User.name, User.id),
     "-name": (User.name.desc(), User.id.desc()),
@@ -116,14 +119,32 @@ def members_query(
             # NOT EXISTS, not NOT IN: PostgreSQL turns it into an anti-join.
             stmt = stmt.where(~holding(*stronger).where(Membership.user_id == User.id).exists())
     else:
-        # Walk users in page order and stop at a page: an index probe per user.
-        in_tree = (
-            sa.select(Membership.id)
-            .where(Membership.user_id == User.id, Membership.org_id.in_(tree_ids))
-            .exists()
-        )
-        stmt = stmt.where(in_tree)
+        few = _few_members(tree_ids)
+        if few is not None:
+            # A sparse tree: fetch its members by id and sort them (a walk over every
+            # user of the tenant in name order would pass thousands to fill a page).
+            stmt = stmt.where(User.id.in_(few))
+        else:
+            # A dense tree: walk users in page order and stop at a page.
+            in_tree = (
+                sa.select(Membership.id)
+                .where(Membership.user_id == User.id, Membership.org_id.in_(tree_ids))
+                .exists()
+            )
+            stmt = stmt.where(in_tree)
     return stmt
+
+
+def _few_members(tree_ids: list[int]) -> list[int] | None:
+    """The user ids holding a role in these orgs, if there are at most FEW_MEMBERS."""
+    user_ids = list(
+        db.session.scalars(
+            sa.select(Membership.user_id)
+            .where(Membership.org_id.in_(tree_ids))
+            .limit(FEW_MEMBERS + 1)
+        )
+    )
+    return sorted(set(user_ids)) if len(user_ids) <= FEW_MEMBERS else None
 
 
 def member_rows(tenant: Tenant, org: Organization, users: list[User]) -> list[MemberRow]:

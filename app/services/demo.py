@@ -19,7 +19,7 @@ from app.models import (
     User,
 )
 from app.policy import Role
-from app.services import accounts, audit, bulk, orgs, tenants
+from app.services import accounts, audit, bulk, invitations, orgs, tenants
 from app.services.actors import Actor
 from app.services.errors import Conflict, ValidationFailed
 
@@ -82,6 +82,12 @@ DEMO_TREE: dict[str, dict] = {
         "Operations": {"Finance": {}, "People": {}, "Legal": {}},
         "Customer Success": {},
     }
+}
+
+
+DEMO_INVITATIONS = {
+    "Engineering": ["new.hire@example.com", "contractor@example.com"],
+    "Sales": ["account.manager@example.com"],
 }
 
 
@@ -213,6 +219,11 @@ def _seed_company(actor: Actor) -> Tenant:
     _join(member, by_name["Customer Success"], Role.VIEWER)
     owner.last_org_id = by_name["Acme Corporation"].id
     member.last_org_id = by_name["Platform"].id
+    # Pending invitations, so the invitations pages (and /dev/mail) have something to show.
+    for org_name, addresses in DEMO_INVITATIONS.items():
+        invitations.invite(
+            Actor.for_user(owner), tenant, by_name[org_name], addresses=addresses, role=Role.MEMBER
+        )
     return tenant
 
 

@@ -97,8 +97,12 @@ def test_owner_connects_a_backend_with_an_api_key_and_access_tokens(
     claims = verify_like_a_backend(answer["body"]["access_token"], base_url, "acme", audience)
     assert claims["email"] == OWNER_EMAIL
     assert claims["tenant_id"] == audience  # no audience of its own: the tenant's id
-    assert claims["org_id"] == acme["id"]  # the owner's current organization
-    assert claims["role"] == "owner"
+    # The token carries the organization the header's switcher shows as current.
+    switcher = page.get_by_role("banner").locator(".org-switcher summary")
+    current_name = switcher.inner_text().split(":", 1)[-1].strip()
+    status, current = call_api(base_url, secret, "GET", f"/orgs/{claims['org_id']}")
+    assert (status, current["name"]) == (200, current_name)
+    assert claims["role"] == "owner"  # the tenant's owner is an owner everywhere
     assert acme["id"] in claims["authorization"]
 
     # --- revoking the key locks the code out --------------------------------------------

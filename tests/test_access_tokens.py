@@ -244,7 +244,7 @@ def test_rotating_keeps_the_old_key_published_until_its_tokens_expire(
     auth.login(owner)
     old = _mint(client)["access_token"]
     old_kid = jwt.get_unverified_header(old)["kid"]
-    page = client.get("/t/acme/settings/developers")
+    page = client.get("/t/acme/settings")
     assert old_kid in page.get_data(as_text=True)
     rotated = client.post("/t/acme/settings/signing-keys/rotate")
     assert rotated.status_code == 303
@@ -286,7 +286,7 @@ def test_members_cannot_rotate_keys_or_change_token_settings(client, auth, dev):
         client.post("/t/acme/settings/tokens", data={"token_lifetime_minutes": "60"}).status_code
         == 403
     )
-    assert client.get("/t/acme/settings/developers").status_code == 403
+    assert client.get("/t/acme/settings").status_code == 403
 
 
 def test_jwks_is_public_and_cacheable(client, auth, dev):

@@ -15,7 +15,7 @@ from tests.conftest import ApiClient
 
 
 def _create_on_the_page(client, name="CI sync", **fields) -> str:
-    response = client.post("/t/acme/settings/api-keys", data={"name": name, **fields})
+    response = client.post("/t/acme/settings/api-keys", data={"key_name": name, **fields})
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     match = re.search(
         r'id="new-key-secret"[^>]*value="(tk_[^"]+)"', response.get_data(as_text=True)
@@ -29,7 +29,7 @@ def test_an_owner_creates_a_key_sees_it_once_and_it_works(app, client, auth, own
     secret = _create_on_the_page(client)
     assert secret.startswith("tk_")
     assert len(secret) >= 40
-    page = client.get("/t/acme/settings/developers").get_data(as_text=True)
+    page = client.get("/t/acme/settings").get_data(as_text=True)
     assert secret not in page  # never shown again
     assert secret[:10] in page  # but recognisable by its prefix
     with app.app_context():
@@ -45,10 +45,12 @@ def test_an_owner_creates_a_key_sees_it_once_and_it_works(app, client, auth, own
 
 def test_form_errors_show_next_to_the_field(client, auth, owner):
     auth.login(owner)
-    response = client.post("/t/acme/settings/api-keys", data={"name": "", "expires_in_days": "0"})
+    response = client.post(
+        "/t/acme/settings/api-keys", data={"key_name": "", "expires_in_days": "0"}
+    )
     assert response.status_code == 422
     body = response.get_data(as_text=True)
-    assert 'id="name-error"' in body
+    assert 'id="key_name-error"' in body
     assert 'id="expires_in_days-error"' in body
 
 
@@ -116,8 +118,8 @@ def test_last_use_is_stamped_at_most_once_a_minute(app, tenant, create_api_key, 
 def test_members_cannot_manage_keys(client, auth, tenant, create_user):
     member = create_user(tenant, "member@acme.example")
     auth.login(member)
-    assert client.get("/t/acme/settings/developers").status_code == 403
-    assert client.post("/t/acme/settings/api-keys", data={"name": "x"}).status_code == 403
+    assert client.get("/t/acme/settings").status_code == 403
+    assert client.post("/t/acme/settings/api-keys", data={"key_name": "x"}).status_code == 403
 
 
 def test_a_tenant_admin_manages_keys(client, auth, tenant, create_user):

@@ -6,13 +6,13 @@ from __future__ import annotations
 from flask import abort, current_app, flash, g, jsonify, redirect, url_for
 
 from app.extensions import db, limiter
-from app.models import utcnow
-from app.rendering import render, returns_json
+from app.rendering import returns_json
 from app.services import access_tokens, api_keys
 from app.services.actors import Actor
 from app.services.errors import ValidationFailed
 from app.tenant import bp
 from app.tenant.forms import CreateApiKeyForm, UpdateTokenSettingsForm
+from app.tenant.routes import settings_page
 from app.tenant.scope import public
 
 
@@ -55,40 +55,10 @@ def _require_tenant_manager() -> None:
         abort(403, "Only tenant owners and admins can change tenant settings.")
 
 
-def _page(*, key_form=None, token_form=None, new_key=None, status=200):
-    tenant = g.tenant
-    if token_form is None:
-        token_form = UpdateTokenSettingsForm(
-            formdata=None,
-            data={
-                "token_audience": tenant.token_audience or "",
-                "token_lifetime_minutes": tenant.token_lifetime_minutes,
-            },
-        )
-    return render(
-        "tenant/developers.html",
-        key_form=key_form or CreateApiKeyForm(formdata=None),
-        token_form=token_form,
-        new_key=new_key,
-        keys=api_keys.list_keys(tenant),
-        signing_keys=access_tokens.published_keys(tenant),
-        issuer=access_tokens.issuer(tenant),
-        audience=tenant.effective_token_audience,
-        now=utcnow(),
-        status=status,
-    )
-
-
-@bp.get("/settings/developers")
-def developers():
-    _require_key_manager()
-    return _page()
-
-
 @bp.get("/settings/api-keys")
 def api_keys_page():
     """Where a reload after creating a key lands: the list, without the secret."""
-    return redirect(url_for("tenant.developers", _anchor="api-keys"))
+    return redirect(url_for("tenant.settings", _anchor="api-keys"))
 
 
 @bp.post("/settings/api-keys")
@@ -100,7 +70,7 @@ def create_api_key():
             made = api_keys.create_key(
                 Actor.for_user(g.user),
                 g.tenant,
-                name=form.name.data,
+                name=form.key_name.data,
                 expires_in_days=form.expires_in_days.data,
             )
         except ValidationFailed as error:
@@ -108,10 +78,10 @@ def create_api_key():
         else:
             db.session.commit()
             # Shown once, on this response only: it is never stored, so never shown again.
-            response = _page(new_key=made)
-            response.headers["HX-Push-Url"] = url_for("tenant.developers")
+            response = settings_page(new_key=made)
+            response.headers["HX-Push-Url"] = url_for("tenant.settings")
             return response
-    return _page(key_form=form, status=422)
+    return settings_page(key_form=form, status=422)
 
 
 @bp.post("/settings/api-keys/<public_id>/revoke")
@@ -121,7 +91,7 @@ def revoke_api_key(public_id: str):
     api_keys.revoke_key(Actor.for_user(g.user), g.tenant, key)
     db.session.commit()
     flash(f"The key “{key.name}” is revoked: requests with it now get 401.", "success")
-    return redirect(url_for("tenant.developers", _anchor="api-keys"), code=303)
+    return redirect(url_for("tenant.settings", _anchor="api-keys"), code=303)
 
 
 @bp.post("/settings/tokens")
@@ -141,8 +111,8 @@ def update_token_settings():
         else:
             db.session.commit()
             flash("Access token settings saved.", "success")
-            return redirect(url_for("tenant.developers", _anchor="tokens"), code=303)
-    return _page(token_form=form, status=422)
+            return redirect(url_for("tenant.settings", _anchor="tokens"), code=303)
+    return settings_page(token_form=form, status=422)
 
 
 @bp.post("/settings/signing-keys/rotate")
@@ -154,4 +124,4 @@ def rotate_signing_key():
         f"New signing key {key.kid}. The old one stays published until its tokens expire.",
         "success",
     )
-    return redirect(url_for("tenant.developers", _anchor="signing-keys"), code=303)
+    return redirect(url_for("tenant.settings", _anchor="signing-keys"), code=303)

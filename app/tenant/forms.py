@@ -59,7 +59,8 @@ class DeleteRoleForm(BaseForm):
 
 
 class CreateApiKeyForm(BaseForm):
-    name = StringField(
+    # Not "name": the role form on the same page has one, and ids must be unique.
+    key_name = StringField(
         "Key name",
         validators=[DataRequired(), Length(max=80)],
         description="What uses it, e.g. “billing sync”.",

@@ -4,13 +4,20 @@ from flask import abort, flash, g, redirect, url_for
 from wtforms import SelectChoice
 
 from app.extensions import db
+from app.models import utcnow
 from app.policy import BUILT_IN_ROLES, PERMISSION_LABELS, Role, role_catalog
 from app.rendering import render
-from app.services import roles, tenants
+from app.services import access_tokens, api_keys, roles, tenants
 from app.services.actors import Actor
 from app.services.errors import ServiceError, ValidationFailed
 from app.tenant import bp
-from app.tenant.forms import DeleteRoleForm, RoleForm, UpdateTenantRulesForm
+from app.tenant.forms import (
+    CreateApiKeyForm,
+    DeleteRoleForm,
+    RoleForm,
+    UpdateTenantRulesForm,
+    UpdateTokenSettingsForm,
+)
 
 
 @bp.get("/")
@@ -34,21 +41,12 @@ def _status(form) -> int:
 @bp.route("/settings", methods=["GET", "POST"])
 def settings():
     _require_tenant_manager()
-    tenant = g.tenant
-    form = UpdateTenantRulesForm(
-        data={
-            "allow_signup": tenant.allow_signup,
-            "signup_email_domains": "\n".join(tenant.signup_email_domains),
-            "personal_orgs": tenant.personal_orgs,
-            "members_can_create_orgs": tenant.members_can_create_orgs,
-            "seat_limit": tenant.seat_limit,
-        }
-    )
+    form = rules_form()
     if form.validate_on_submit():
         try:
             tenants.update_tenant_rules(
                 Actor.for_user(g.user),
-                tenant,
+                g.tenant,
                 allow_signup=form.allow_signup.data,
                 signup_email_domains=re.split(r"[\s,;]+", form.signup_email_domains.data or ""),
                 personal_orgs=form.personal_orgs.data,
@@ -61,17 +59,53 @@ def settings():
             db.session.commit()
             flash("Tenant settings saved.", "success")
             return redirect(url_for("tenant.settings"), code=303)
-    return _settings_page(form, status=_status(form))
+    return settings_page(rules=form, status=_status(form))
 
 
-def _settings_page(rules_form, *, role_form=None, status=200):
+def rules_form(*, submitted: bool = True) -> UpdateTenantRulesForm:
+    """The sign-up rules form, filled with the tenant's current rules (and, when
+    ``submitted``, with what the request posted over them)."""
+    tenant = g.tenant
+    data = {
+        "allow_signup": tenant.allow_signup,
+        "signup_email_domains": "\n".join(tenant.signup_email_domains),
+        "personal_orgs": tenant.personal_orgs,
+        "members_can_create_orgs": tenant.members_can_create_orgs,
+        "seat_limit": tenant.seat_limit,
+    }
+    if submitted:
+        return UpdateTenantRulesForm(data=data)
+    return UpdateTenantRulesForm(formdata=None, data=data)
+
+
+def settings_page(
+    *, rules=None, role_form=None, key_form=None, token_form=None, new_key=None, status=200
+):
+    """The whole settings page; each form is fresh unless the caller brings it with errors."""
+    tenant = g.tenant
+    if token_form is None:
+        token_form = UpdateTokenSettingsForm(
+            formdata=None,
+            data={
+                "token_audience": tenant.token_audience or "",
+                "token_lifetime_minutes": tenant.token_lifetime_minutes,
+            },
+        )
     return render(
         "tenant/settings.html",
-        form=rules_form,
+        form=rules if rules is not None else rules_form(submitted=False),
         role_form=role_form or RoleForm(formdata=None),
         built_in_roles=BUILT_IN_ROLES.values(),
-        custom_roles=roles.list_custom_roles(g.tenant),
+        custom_roles=roles.list_custom_roles(tenant),
         permission_labels=PERMISSION_LABELS,
+        key_form=key_form or CreateApiKeyForm(formdata=None),
+        token_form=token_form,
+        new_key=new_key,
+        keys=api_keys.list_keys(tenant),
+        signing_keys=access_tokens.published_keys(tenant),
+        issuer=access_tokens.issuer(tenant),
+        audience=tenant.effective_token_audience,
+        now=utcnow(),
         status=status,
     )
 
@@ -96,9 +130,7 @@ def create_role():
             db.session.commit()
             flash(f"The {role.name} role is created.", "success")
             return redirect(url_for("tenant.settings", _anchor="roles"), code=303)
-    rules_form = UpdateTenantRulesForm(formdata=None, obj=g.tenant)
-    rules_form.signup_email_domains.data = "\n".join(g.tenant.signup_email_domains)
-    return _settings_page(rules_form, role_form=form, status=422)
+    return settings_page(role_form=form, status=422)
 
 
 @bp.route("/settings/roles/<public_id>", methods=["GET", "POST"])

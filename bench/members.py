@@ -9,7 +9,7 @@ of SQL queries that does not grow with the members.
 It builds an org chain Root > Mid > Leaf holding 60%, 20% and 20% of ``--members``
 generated users as direct members (and one in ten of Leaf's also holds a role in Root),
 so Leaf has them all, directly or inherited. The tenant owner is a direct owner of Root.
-Everything else is as in bench/orgs.py, whose helpers it uses: a fresh temporary SQLite
+Everything else is as in bench/orgs.py (helpers in bench/_common.py): a fresh temporary SQLite
 file by default or ``--database-url`` (an empty database, left filled), the schema from
 the migrations, the same chain at 1,000 members first to count each request's queries,
 the Flask test client signed in as the owner, warm-up, then interleaved rounds. The role
@@ -21,11 +21,8 @@ The exit code is 0 even when a target is missed: this is a report; look for "MIS
 from __future__ import annotations
 
 import argparse
-import math
 import os
-import platform
 import random
-import re
 import secrets
 import shutil
 import statistics
@@ -34,15 +31,11 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import quote
 
-import orgs as org_bench  # bench/orgs.py: query log, schema, sign-in, constants
+import _common  # bench/_common.py: query log, schema, sign-in, report
 import sqlalchemy as sa
 from flask.testing import FlaskClient
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app
 from app.extensions import db
@@ -54,8 +47,8 @@ from app.services import demo
 from app.services.actors import Actor
 from app.services.orgs import create_org
 
-TARGET_MS = org_bench.TARGET_MS
-WARMUP = org_bench.WARMUP
+TARGET_MS = _common.TARGET_MS
+WARMUP = _common.WARMUP
 SMALL_MEMBERS = 1_000  # the same chain, small: the query counts are compared against it
 SHARES = (0.6, 0.2, 0.2)  # direct members of Root, Mid and Leaf
 ALSO_IN_ROOT = 10  # one in ten of Leaf's direct members also holds a role in Root
@@ -73,8 +66,7 @@ SEARCH_TEXT = "okaf"  # part of one surname of 40: about one member in 40
 FILTER_ROLE = Role.ADMIN  # about one member in 10
 RARE_ROLE = Role.OWNER  # about one in 100
 BATCH = 2000
-RESULTS = org_bench.RESULTS
-HTMX = org_bench.HTMX
+HTMX = _common.HTMX
 
 
 # --- the data --------------------------------------------------------------------------
@@ -217,14 +209,14 @@ def requests_for(chain: Chain) -> list[Request]:
 class Client:
     """The test client with the session's CSRF token, for the role change."""
 
-    def __init__(self, client: FlaskClient, log: org_bench.QueryLog) -> None:
+    def __init__(self, client: FlaskClient, log: _common.QueryLog) -> None:
         self.client = client
         self.log = log
         self.token = ""
 
     def sign_in(self, members_page: str) -> None:
-        org_bench.sign_in(self.client)
-        self.token = org_bench.csrf_token(self.client, members_page)
+        _common.sign_in(self.client)
+        self.token = _common.csrf_token(self.client, members_page)
 
     def fetch(self, request: Request) -> tuple[float, list[tuple[str, float]]]:
         headers = {**HTMX} if request.htmx else {}
@@ -265,8 +257,7 @@ class Result:
 
     @property
     def p95(self) -> float:
-        ordered = sorted(self.times)
-        return ordered[math.ceil(0.95 * len(ordered)) - 1]
+        return _common.p95(self.times)
 
     @property
     def queries(self) -> int:
@@ -283,8 +274,7 @@ class Result:
 
     def slowest_statement(self) -> tuple[float, str]:
         text, times = max(self.by_statement.items(), key=lambda item: statistics.median(item[1]))
-        text = re.sub(r"^SELECT .+? FROM ", "SELECT … FROM ", " ".join(text.split()))
-        return statistics.median(times), text
+        return statistics.median(times), _common.short_sql(text, limit=10_000)
 
 
 def measure(client: Client, results: list[Result], rounds: int) -> None:
@@ -333,15 +323,6 @@ def report(results: list[Result], facts: list[str], title: str) -> str:
     return "\n".join(lines)
 
 
-def write_results(text: str, kind: str) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    target = RESULTS / f"members-{kind}.md"
-    partial = target.with_suffix(".tmp")  # bench/results/.gitignore ignores *.tmp
-    partial.write_text(text)
-    partial.replace(target)
-    return target
-
-
 # --- the run ---------------------------------------------------------------------------
 
 
@@ -353,9 +334,9 @@ def run(database_url: str, members: int, rounds: int) -> int:
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secrets.token_urlsafe(32)}
     )
-    org_bench.create_schema(app)
+    _common.create_schema(app)
     with app.app_context():
-        client = Client(app.test_client(), org_bench.QueryLog(db.engine))
+        client = Client(app.test_client(), _common.QueryLog(db.engine))
         kind = db.engine.dialect.name
 
     print(f"Seeding the demo and a chain of {SMALL_MEMBERS:,} members…", flush=True)
@@ -396,7 +377,7 @@ def run(database_url: str, members: int, rounds: int) -> int:
                 .group_by(Membership.org_id)
             ).all()
         )
-        database = org_bench.describe_database(kind)
+        database = _common.describe_database(kind)
 
     requests = requests_for(big)
     results = [Result(r, small) for r, small in zip(requests, small_counts, strict=True)]
@@ -433,8 +414,7 @@ def run(database_url: str, members: int, rounds: int) -> int:
         f"{WARMUP} warm-up requests each, then {rounds} interleaved rounds; the role change "
         f"alternates a direct member of Leaf between {' and '.join(change.roles)} "
         "(a real change and an audit event each time; the last one was checked in the database)",
-        f"machine: Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-        f"load average {load:.1f} when measuring began, {datetime.now(UTC):%Y-%m-%d}",
+        _common.machine(load),
         f"queries: per request at {in_tree:,} members, and on the same chain with "
         f"{SMALL_MEMBERS:,}; SQL ms: time inside cursor.execute() per request"
         + (" (a lower bound: SQLite fetches rows lazily)" if kind == "sqlite" else ""),
@@ -442,7 +422,7 @@ def run(database_url: str, members: int, rounds: int) -> int:
     text = report(results, facts, f"Members page — {database.split(' (')[0]}")
     print()
     print(text)
-    print(f"Written to {write_results(text, kind)}")
+    print(f"Written to {_common.write_results(text, f'members-{kind}')}")
     return 0
 
 

@@ -18,12 +18,7 @@ code is 0 even when a target is missed: this is a report; look for "MISSED".
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import math
 import os
-import platform
-import re
 import secrets
 import shutil
 import statistics
@@ -32,16 +27,11 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 
+import _common  # bench/_common.py: query log, schema, sign-in, report (puts app on the path)
 import sqlalchemy as sa
-from flask import Flask
+from _common import HTMX, TARGET_MS, WARMUP, QueryLog, csrf_token, sign_in
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
-
-# Run from the checkout whether or not the project is pip-installed into the venv.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app
 from app.extensions import db
@@ -49,42 +39,9 @@ from app.models import Membership, Organization, Tenant, User
 from app.policy import Role
 from app.services import bulk, demo
 
-TARGET_MS = 30.0
 SMALL_ORGS = 100  # the small tree the query counts are compared against
-WARMUP = 5
 OWNER_MEMBERSHIPS = 50  # direct memberships of the owner, so the switcher has a real list
 SEARCH_TEXT = "unit"  # matches about one generated org in eleven ("North Unit 123")
-RESULTS = Path(__file__).resolve().parent / "results"
-CSRF = re.compile(rb'"X-CSRFToken": "([^"]+)"')
-HTMX = {"HX-Request": "true"}
-BOOKKEEPING = re.compile(r"\s*(SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT)", re.IGNORECASE)
-
-
-# --- counting queries ------------------------------------------------------------------
-
-
-class QueryLog:
-    """Every statement the engine runs, with its time, since the last ``reset()``.
-
-    Transaction bookkeeping (BEGIN, COMMIT, savepoints) is left out, as in
-    tests/test_query_counts.py: SQLite's engine sends its own BEGIN, PostgreSQL's doesn't.
-    """
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self.statements: list[tuple[str, float]] = []
-        self._started = 0.0
-        sa.event.listen(engine, "before_cursor_execute", self._before)
-        sa.event.listen(engine, "after_cursor_execute", self._after)
-
-    def reset(self) -> None:
-        self.statements = []
-
-    def _before(self, _conn, _cursor, statement, _params, _context, _executemany) -> None:
-        self._started = time.perf_counter()
-
-    def _after(self, _conn, _cursor, statement, _params, _context, _executemany) -> None:
-        if not BOOKKEEPING.match(statement):
-            self.statements.append((statement, (time.perf_counter() - self._started) * 1000))
 
 
 # --- the data --------------------------------------------------------------------------
@@ -157,26 +114,6 @@ def pages_for(tree: Tree) -> tuple[list[Page], sa.Row]:
 # --- the requests ----------------------------------------------------------------------
 
 
-def csrf_token(client: FlaskClient, path: str) -> str:
-    match = CSRF.search(client.get(path).data)
-    if match is None:
-        raise SystemExit(f"bench: no CSRF token on {path}")
-    return match.group(1).decode()
-
-
-def sign_in(client: FlaskClient) -> None:
-    response = client.post(
-        "/t/acme/login",
-        data={
-            "email": demo.DEMO_OWNER,
-            "password": demo.DEMO_PASSWORD,
-            "csrf_token": csrf_token(client, "/t/acme/login"),
-        },
-    )
-    if response.status_code != 303:
-        raise SystemExit(f"bench: signing in failed ({response.status_code})")
-
-
 def switch_to(client: FlaskClient, public_id: str) -> None:
     response = client.post(
         "/t/acme/orgs/switch",
@@ -217,8 +154,7 @@ class Result:
 
     @property
     def p95(self) -> float:
-        ordered = sorted(self.times)
-        return ordered[math.ceil(0.95 * len(ordered)) - 1]
+        return _common.p95(self.times)
 
     @property
     def queries(self) -> int:
@@ -235,8 +171,7 @@ class Result:
 
     def slowest_statement(self) -> tuple[float, str]:
         text, times = max(self.by_statement.items(), key=lambda item: statistics.median(item[1]))
-        text = re.sub(r"^SELECT .+? FROM ", "SELECT … FROM ", " ".join(text.split()))
-        return statistics.median(times), text
+        return statistics.median(times), _common.short_sql(text, limit=10_000)
 
 
 def measure(client: FlaskClient, log: QueryLog, results: list[Result], rounds: int) -> None:
@@ -284,41 +219,7 @@ def report(results: list[Result], facts: list[str], title: str) -> str:
     return "\n".join(lines)
 
 
-def write_results(text: str, kind: str) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    ignore = RESULTS / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*.tmp\n")
-    target = RESULTS / f"orgs-{kind}.md"
-    partial = target.with_suffix(".tmp")
-    partial.write_text(text)
-    partial.replace(target)
-    return target
-
-
 # --- the run ---------------------------------------------------------------------------
-
-
-def create_schema(app: Flask) -> None:
-    """Refuse a database that has tables; otherwise migrate it, as production does."""
-    with app.app_context():
-        try:
-            tables = sa.inspect(db.engine).get_table_names()
-        except sa.exc.OperationalError as exc:
-            raise SystemExit(f"bench: cannot reach the database: {exc.orig}") from None
-        if tables:
-            raise SystemExit(
-                f"bench: refusing to use {db.engine.url.render_as_string()}: it is not empty "
-                f"({len(tables)} tables). Give it an empty database."
-            )
-        with contextlib.redirect_stderr(io.StringIO()):  # alembic logs every step
-            upgrade()
-
-
-def describe_database(kind: str) -> str:
-    if kind == "sqlite":
-        return f"SQLite {db.session.scalar(sa.text('select sqlite_version()'))} (file)"
-    return f"PostgreSQL {db.session.scalar(sa.text('show server_version'))}"
 
 
 def run(database_url: str, orgs: int, rounds: int) -> int:
@@ -327,7 +228,7 @@ def run(database_url: str, orgs: int, rounds: int) -> int:
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secrets.token_urlsafe(32)}
     )
-    create_schema(app)
+    _common.create_schema(app)
     client = app.test_client()
     with app.app_context():
         log = QueryLog(db.engine)
@@ -367,7 +268,7 @@ def run(database_url: str, orgs: int, rounds: int) -> int:
         owner_orgs = db.session.scalar(
             sa.select(sa.func.count()).where(Membership.user_id == owner.id)
         )
-        database = describe_database(kind)
+        database = _common.describe_database(kind)
 
     switch_to(client, home.public_id)
     results = [Result(page, small) for page, small in zip(pages, small_counts, strict=True)]
@@ -384,8 +285,7 @@ def run(database_url: str, orgs: int, rounds: int) -> int:
         f"seeding took {seconds:.1f} s",
         f"method: Flask test client in one process, signed in as the tenant owner; "
         f"{WARMUP} warm-up requests per page, then {rounds} interleaved rounds",
-        f"machine: Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-        f"load average {load:.1f} when measuring began, {datetime.now(UTC):%Y-%m-%d}",
+        _common.machine(load),
         f"queries: per request at {orgs:,} generated orgs, and at the first {SMALL_ORGS} "
         "(same pages on the small tree); SQL ms: time inside cursor.execute() per request"
         + (" (a lower bound: SQLite fetches rows lazily)" if kind == "sqlite" else ""),
@@ -393,7 +293,7 @@ def run(database_url: str, orgs: int, rounds: int) -> int:
     text = report(results, facts, f"Organizations pages — {database.split(' (')[0]}")
     print()
     print(text)
-    print(f"Written to {write_results(text, kind)}")
+    print(f"Written to {_common.write_results(text, f'orgs-{kind}')}")
     return 0
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import orgs as org_bench
+import _common  # bench/_common.py: schema, sign-in (puts app on the path)
+import orgs as org_bench  # bench/orgs.py: Page, Result, measure
 
 from app import create_app
 from app.extensions import db
@@ -84,7 +84,7 @@ def main() -> int:
     try:
         url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_urlsafe(32)})
-        org_bench.create_schema(app)
+        _common.create_schema(app)
         with app.app_context():
             kind = db.engine.dialect.name
             started = time.perf_counter()
@@ -93,9 +93,9 @@ def main() -> int:
             if kind == "postgresql":
                 db.session.execute(sa.text("ANALYZE"))
                 db.session.commit()
-            database = org_bench.describe_database(kind)
+            database = _common.describe_database(kind)
         client = app.test_client()
-        token = org_bench.csrf_token(client, "/staff/login")
+        token = _common.csrf_token(client, "/staff/login")
         response = client.post(
             "/staff/login",
             data={"email": "support@bench.example", "password": PASSWORD, "csrf_token": token},
@@ -109,7 +109,7 @@ def main() -> int:
             org_bench.Page("exact user id", f"/staff/search?q={ids['some_user_id']}", htmx=True),
         ]
         with app.app_context():
-            log = org_bench.QueryLog(db.engine)
+            log = _common.QueryLog(db.engine)
         results = [
             org_bench.Result(page, org_bench.query_count(client, log, page)) for page in pages
         ]

@@ -25,6 +25,8 @@ class Organization(TimestampMixin, db.Model):
         sa.Index("ix_organizations_parent_id", "parent_id"),
         # Name search and the switcher read in name order and stop at a page.
         sa.Index("ix_organizations_tenant_id_name_id", "tenant_id", "name", "id"),
+        # The API pages a tenant's orgs in id order (keyset cursors).
+        sa.Index("ix_organizations_tenant_id_id", "tenant_id", "id"),
         sa.Index(
             "ix_organizations_lower_name_pattern",
             sa.func.lower(sa.column("name")).label("lower_name"),

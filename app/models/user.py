@@ -53,6 +53,8 @@ class User(SessionIdentity, TimestampMixin, db.Model):
         sa.UniqueConstraint("tenant_id", "email"),
         # Member lists read users in name order and filter on name/email: cover both.
         sa.Index("ix_users_tenant_id_name_email", "tenant_id", "name", "email"),
+        # The API pages a tenant's users in id order (keyset cursors).
+        sa.Index("ix_users_tenant_id_id", "tenant_id", "id"),
         # The support console's cross-tenant prefix search (text_pattern_ops lets
         # PostgreSQL use them for LIKE 'x%' whatever the database collation).
         sa.Index("ix_users_email_pattern", "email", postgresql_ops={"email": "text_pattern_ops"}),

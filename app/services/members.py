@@ -46,12 +46,22 @@ SORTS = {
 }
 
 
+@dataclass(frozen=True)
+class OrgRef:
+    """What a member row shows of the org a role comes from (whole rows cost more here)."""
+
+    id: int
+    public_id: str
+    name: str
+    slug: str
+
+
 @dataclass
 class MemberRow:
     user: User
     role: str
     direct_role: str | None
-    source: Organization | None  # the ancestor the effective role comes from, if inherited
+    source: OrgRef | None  # the ancestor the effective role comes from, if inherited
     joined_at: datetime | None
     teams: list[Team] = field(default_factory=list)
 
@@ -104,7 +114,14 @@ def members_query(
         stmt = sa.select(Membership.user_id).where(Membership.org_id.in_(tree_ids))
         return stmt.where(Membership.role.in_(roles)) if roles else stmt
 
-    stmt = sa.select(User).where(User.tenant_id == tenant.id)
+    few = None if role in catalog else _few_members(tree_ids)
+    if few is not None:
+        # A sparse tree: fetch its members by primary key and sort just them. The ids
+        # come from this tenant's org tree, so no tenant_id term: with one, a planner
+        # without statistics (SQLite's, before ANALYZE) walks the tenant's users instead.
+        stmt = sa.select(User).where(User.id.in_(few))
+    else:
+        stmt = sa.select(User).where(User.tenant_id == tenant.id)
     if query:
         pattern = f"%{escape_like(query.lower())}%"
         by_email = User.email.like(pattern, escape="\\")  # emails are stored lower-cased
@@ -118,20 +135,14 @@ def members_query(
         if stronger:
             # NOT EXISTS, not NOT IN: PostgreSQL turns it into an anti-join.
             stmt = stmt.where(~holding(*stronger).where(Membership.user_id == User.id).exists())
-    else:
-        few = _few_members(tree_ids)
-        if few is not None:
-            # A sparse tree: fetch its members by id and sort them (a walk over every
-            # user of the tenant in name order would pass thousands to fill a page).
-            stmt = stmt.where(User.id.in_(few))
-        else:
-            # A dense tree: walk users in page order and stop at a page.
-            in_tree = (
-                sa.select(Membership.id)
-                .where(Membership.user_id == User.id, Membership.org_id.in_(tree_ids))
-                .exists()
-            )
-            stmt = stmt.where(in_tree)
+    elif few is None:
+        # A dense tree: walk users in page order and stop at a page.
+        in_tree = (
+            sa.select(Membership.id)
+            .where(Membership.user_id == User.id, Membership.org_id.in_(tree_ids))
+            .exists()
+        )
+        stmt = stmt.where(in_tree)
     return stmt
 
 
@@ -157,7 +168,15 @@ def _rows(org: Organization, users: list[User], catalog: dict[str, RoleDef]) -> 
         return []
     ids = [user.id for user in users]
     held = db.session.execute(
-        sa.select(Membership.user_id, Membership.role, Membership.created_at, Organization)
+        sa.select(
+            Membership.user_id,
+            Membership.role,
+            Membership.created_at,
+            Organization.id,
+            Organization.public_id,
+            Organization.name,
+            Organization.slug,
+        )
         .join(OrgClosure, OrgClosure.ancestor_id == Membership.org_id)
         .join(Organization, Organization.id == Membership.org_id)
         .where(OrgClosure.descendant_id == org.id, Membership.user_id.in_(ids))
@@ -169,9 +188,9 @@ def _rows(org: Organization, users: list[User], catalog: dict[str, RoleDef]) -> 
         .where(Team.org_id == org.id, TeamMember.user_id.in_(ids))
         .order_by(Team.name)
     ).all()
-    by_user: dict[int, list[tuple[str, datetime, Organization]]] = {}
-    for user_id, role, created_at, source in held:
-        by_user.setdefault(user_id, []).append((role, created_at, source))
+    by_user: dict[int, list[tuple[str, datetime, OrgRef]]] = {}
+    for user_id, role, created_at, *source in held:
+        by_user.setdefault(user_id, []).append((role, created_at, OrgRef(*source)))
     teams_by_user: dict[int, list[Team]] = {}
     for user_id, team in teams:
         teams_by_user.setdefault(user_id, []).append(team)

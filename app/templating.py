@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 
 from app.extensions import htmx
 
@@ -19,6 +20,19 @@ def format_datetime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> 
 def has_endpoint(endpoint: str) -> bool:
     """Lets a template link to a page only once that page exists."""
     return endpoint in current_app.view_functions
+
+
+class UrlPattern:
+    """One ``url_for`` per page for links that differ in a single value, such as a table's
+    row actions: building 150 URLs one by one is a fifth of a members page's time."""
+
+    _SLOT = "__slot__"
+
+    def __init__(self, endpoint: str, slot: str, **values: object) -> None:
+        self._url = url_for(endpoint, **{slot: self._SLOT}, **values)
+
+    def __call__(self, value: str) -> str:
+        return self._url.replace(self._SLOT, quote(value, safe=""))
 
 
 def register(app: Flask) -> None:

@@ -34,6 +34,7 @@ from app.search_text import query_text
 from app.services import members, orgs
 from app.services.actors import Actor
 from app.services.errors import NotFound, ServiceError, ValidationFailed
+from app.templating import UrlPattern
 
 PER_PAGE = 50
 TRANSFER_CHOICES = 100
@@ -80,6 +81,9 @@ def _row_context() -> dict[str, Any]:
         "catalog": catalog,
         "grantable": grantable_roles(viewer, catalog),
         "manageable": manageable,
+        "role_url": UrlPattern("tenant.members.change_role", "member"),
+        "remove_url": UrlPattern("tenant.members.remove", "member"),
+        "org_url": UrlPattern("tenant.orgs.dashboard", "org"),
     }
 
 

@@ -286,6 +286,47 @@ def create_api_key(app: Flask) -> Callable[..., str]:
     return make
 
 
+@pytest.fixture
+def one_of_everything(app, create_user, create_org, add_member) -> Callable[[Tenant], dict]:
+    """Fills a tenant with one of everything an API path can name; returns their ids.
+
+    An owned root org with a sub-org holding a member, a team, a pending invitation, and
+    a custom role.
+    """
+    from app.services import invitations, roles, teams
+
+    def make(tenant: Tenant) -> dict[str, str]:
+        domain = f"{tenant.slug}.example"
+        boss = create_user(tenant, f"boss@{domain}", tenant_role=TenantRole.OWNER)
+        member = create_user(tenant, f"dev@{domain}")
+        root = create_org(tenant, f"{tenant.name} HQ")
+        child = create_org(tenant, "Engineering", parent=root)
+        add_member(root, boss, "owner")
+        add_member(child, member, "member")
+        actor = Actor.system("test")
+        with app.app_context():
+            tenant_row = db.session.merge(tenant, load=False)
+            child_row = db.session.merge(child, load=False)
+            team = teams.create_team(actor, tenant_row, child_row, name="Platform")
+            [invited] = invitations.invite(
+                actor, tenant_row, child_row, addresses=["guest@example.com"], role="member"
+            )
+            role = roles.create_role(
+                actor, tenant_row, key="auditor", name="Auditor", description="",
+                permissions=["org:read"],
+            )  # fmt: skip
+            db.session.commit()
+            return {
+                "org_id": child.public_id,
+                "user_id": member.public_id,
+                "team_id": team.public_id,
+                "invitation_id": invited.invitation.public_id,
+                "role_id": role.public_id,
+            }
+
+    return make
+
+
 class ApiClient:
     """Calls ``/api/v1`` the way an integration does: a bearer key, JSON in and out."""
 

@@ -20,10 +20,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app import create_app
-from app.extensions import db
-from app.models import TenantRole
-from app.services import invitations, roles, teams
-from app.services.actors import Actor
 
 MAX_EXAMPLES = 30
 CHECKS = [
@@ -47,33 +43,9 @@ schema = schemathesis.openapi.from_dict(_document())
 
 
 @pytest.fixture
-def seeded(app, tenant, create_user, create_org, add_member, create_api_key):
+def seeded(tenant, one_of_everything, create_api_key):
     """A tenant with one of everything, and the ids an operation's path may name."""
-    owner = create_user(tenant, "owner@acme.example", tenant_role=TenantRole.OWNER)
-    dev = create_user(tenant, "dev@acme.example")
-    root = create_org(tenant, "Acme")
-    child = create_org(tenant, "Engineering", parent=root)
-    add_member(root, owner, "owner")
-    add_member(child, dev, "member")
-    with app.app_context():
-        merged = db.session.merge(tenant, load=False)
-        child_row = db.session.merge(child, load=False)
-        team = teams.create_team(Actor.system("seed"), merged, child_row, name="Platform")
-        [invited] = invitations.invite(
-            Actor.system("seed"), merged, child_row, addresses=["guest@example.com"], role="member"
-        )
-        role = roles.create_role(
-            Actor.system("seed"), merged, key="auditor", name="Auditor", description="",
-            permissions=["org:read"],
-        )  # fmt: skip
-        db.session.commit()
-        ids = {
-            "org_id": child.public_id,
-            "user_id": dev.public_id,
-            "team_id": team.public_id,
-            "invitation_id": invited.invitation.public_id,
-            "role_id": role.public_id,
-        }
+    ids = one_of_everything(tenant)
     return {"key": create_api_key(tenant), "ids": ids, "rng": random.Random(7)}
 
 

@@ -14,9 +14,6 @@ from werkzeug.routing import Rule
 from app import create_app
 from app.api.core import OPERATIONS
 from app.extensions import db
-from app.models import TenantRole
-from app.services import invitations, roles, teams
-from app.services.actors import Actor
 from tests.conftest import ApiClient
 
 PUBLIC_API_ENDPOINTS = {"api.openapi_document", "api.reference"}
@@ -69,31 +66,9 @@ def _call(api: ApiClient, rule: Rule, ids: dict[str, str], **kw):
 
 
 @pytest.fixture
-def globex(app, create_tenant, create_user, create_org, add_member):
+def globex(create_tenant, one_of_everything):
     """Tenant B, with one of everything an API path can name."""
-    tenant = create_tenant("Globex", slug="globex")
-    boss = create_user(tenant, "boss@globex.example", tenant_role=TenantRole.OWNER)
-    org = create_org(tenant, "Globex HQ")
-    add_member(org, boss, "owner")
-    with app.app_context():
-        tenant = db.session.merge(tenant, load=False)
-        org = db.session.merge(org, load=False)
-        team = teams.create_team(Actor.system("test"), tenant, org, name="Ops")
-        [result] = invitations.invite(
-            Actor.system("test"), tenant, org, addresses=["guest@example.com"], role="member"
-        )
-        role = roles.create_role(
-            Actor.system("test"), tenant, key="auditor", name="Auditor", description="",
-            permissions=["org:read"],
-        )  # fmt: skip
-        db.session.commit()
-        return {
-            "org_id": org.public_id,
-            "user_id": boss.public_id,
-            "team_id": team.public_id,
-            "invitation_id": result.invitation.public_id,
-            "role_id": role.public_id,
-        }
+    return one_of_everything(create_tenant("Globex", slug="globex"))
 
 
 def _row_counts() -> dict[str, int]:

@@ -31,7 +31,7 @@ from app.models import (
 )
 from app.pagination import Page, paginate
 from app.policy import Perm, actor_access, grantable_roles, role_catalog
-from app.services import accounts, audit, mail, members, orgs, tenants
+from app.services import accounts, audit, lookup, mail, members, orgs, tenants
 from app.services.actors import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.services.validation import email_domain, normalize_email
@@ -341,26 +341,10 @@ def invitations_query(org: Organization, *, status: str | None = None) -> sa.Sel
 
 def references(invitations: list[Invitation]) -> tuple[dict[int, str], dict[int, str]]:
     """Public ids of the teams and inviters these invitations name; two queries at most."""
-    team_ids = {team_id for inv in invitations for team_id in inv.team_ids or []}
-    inviter_ids = {inv.inviter_id for inv in invitations if inv.inviter_id is not None}
-    teams = (
-        dict(
-            db.session.execute(
-                sa.select(Team.id, Team.public_id).where(Team.id.in_(team_ids))
-            ).all()
-        )
-        if team_ids
-        else {}
+    teams = lookup.public_ids(
+        Team, (team_id for inv in invitations for team_id in inv.team_ids or [])
     )
-    inviters = (
-        dict(
-            db.session.execute(
-                sa.select(User.id, User.public_id).where(User.id.in_(inviter_ids))
-            ).all()
-        )
-        if inviter_ids
-        else {}
-    )
+    inviters = lookup.public_ids(User, (inv.inviter_id for inv in invitations))
     return teams, inviters
 
 

@@ -37,7 +37,7 @@ from app.policy import (
     can_create_top_level_org,
     roles_in_orgs,
 )
-from app.services import audit
+from app.services import audit, lookup
 from app.services.actors import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.services.validation import clean_name, escape_like, make_slug, next_free_slug
@@ -267,13 +267,7 @@ def subtree_query(tenant: Tenant, org: Organization) -> sa.Select[tuple[Organiza
 
 def public_ids(org_ids: Iterable[int | None]) -> dict[int, str]:
     """Public ids of these orgs (parents, sources of inherited roles); one query."""
-    wanted = {org_id for org_id in org_ids if org_id is not None}
-    if not wanted:
-        return {}
-    rows = db.session.execute(
-        sa.select(Organization.id, Organization.public_id).where(Organization.id.in_(wanted))
-    )
-    return dict(rows.all())
+    return lookup.public_ids(Organization, org_ids)
 
 
 # --- the switcher ----------------------------------------------------------------------

@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format install install-test chromium bench vendor clean help
+.PHONY: run test lint format install install-test chromium bench bench-quick bench-detail vendor clean help
 
 help:
 	@echo "make run    set up .venv, migrate, seed demo data, serve http://127.0.0.1:$(PORT) (debug)"
 	@echo "make test   install test dependencies (and Chromium) and run the whole suite"
 	@echo "make lint   ruff check + format check"
+	@echo "make bench  seed a large tenant and time the main pages (bench/results/pages-*.md)"
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Tenantry needs Python 3.11+"'
@@ -48,10 +49,19 @@ chromium:
 test: install-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Times the organizations pages at 10,000 orgs (temporary SQLite) into bench/results/.
-# PostgreSQL: make bench BENCH_ARGS="--database-url postgresql+psycopg://…/an_empty_db"
+# The main pages at 10,000 orgs / 100,000 memberships: latency, SQL queries per request and
+# gunicorn throughput against a bare Flask + Jinja floor, into bench/results/pages-<db>.md.
+# PostgreSQL: DATABASE_URL=postgresql+psycopg://…/an_empty_db make bench
 bench: install
-	$(BIN)/python bench/orgs.py $(BENCH_ARGS)
+	$(BIN)/python bench/pages.py $(BENCH_ARGS)
+
+# A smoke run at small sizes (under a minute); prints the report, writes nothing.
+bench-quick: install
+	$(BIN)/python bench/pages.py --quick $(BENCH_ARGS)
+
+# The organizations and members pages in detail (bench/results/orgs-*.md, members-*.md).
+bench-detail: install
+	$(BIN)/python bench/orgs.py $(ORGS_BENCH_ARGS)
 	$(BIN)/python bench/members.py $(MEMBERS_BENCH_ARGS)
 
 lint: install-test

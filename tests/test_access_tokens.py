@@ -311,3 +311,15 @@ def test_issuer_follows_base_url(app, client, auth, dev, tenant):
         assert claims["iss"] == "https://admin.example.com/t/acme"
     finally:
         app.config["BASE_URL"] = None
+
+
+def test_a_suspended_tenant_mints_nothing_and_says_so_in_json(app, client, auth, dev, tenant):
+    auth.login(dev)
+    token = _mint(client)["access_token"]
+    with app.app_context():
+        db.session.get(Tenant, tenant.id).status = "suspended"
+        db.session.commit()
+    refused = client.post("/t/acme/token")
+    assert refused.status_code == 403
+    assert refused.json["error"]["code"] == "forbidden"
+    assert _self(client, token).status_code == 401

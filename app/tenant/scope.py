@@ -50,6 +50,8 @@ def load_tenant_and_check_visitor():
     except NotFound:
         abort(404)
     if g.tenant.is_suspended:
+        if wants_json():
+            abort(403, f"{g.tenant.name} is suspended.")
         return render("tenant/suspended.html", status=403)
 
     # Support staff viewing as a user of this tenant: read-only, before any view runs.

@@ -179,15 +179,9 @@ def deliver_mail(loop: bool, interval: float) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    while True:
-        report = mail.deliver_pending()
-        db.session.remove()
-        if report.handled:
-            click.echo(f"sent {report.sent}, retrying {report.retried}, failed {report.failed}")
-        if stop.is_set() or (not loop and report.handled == 0):
-            return
-        if report.handled == 0:
-            stop.wait(interval)
+    worker = mail.Worker(stop=stop, interval=interval, say=click.echo)
+    if not worker.run(loop=loop):
+        raise click.ClickException(f"The database is unreachable ({worker.last_error}).")
 
 
 def _tenant(slug: str):

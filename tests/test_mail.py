@@ -241,3 +241,77 @@ def test_two_workers_never_send_one_email_twice(app, client, owner):
         mail.deliver_pending(send=record)
     assert sorted(sent) == sorted(set(sent))
     assert len(sent) == 20
+
+
+# --- the worker rides out a database outage ------------------------------------------
+
+
+def _db_gone() -> sa.exc.OperationalError:
+    return sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+
+def test_an_email_sent_while_the_database_drops_is_recorded_later_not_resent(
+    app, client, owner, monkeypatch
+):
+    client.post("/t/acme/password/forgot", data={"email": owner.email})
+    sent: list[str] = []
+    with app.app_context():
+        real_commit = db.session.commit
+        calls = {"n": 0}
+
+        def commit_fails_after_the_send():
+            calls["n"] += 1
+            if calls["n"] == 2:  # the first commits the claim, the second the outcome
+                raise _db_gone()
+            real_commit()
+
+        monkeypatch.setattr(db.session, "commit", commit_fails_after_the_send)
+        with pytest.raises(mail.DeliveryInterrupted) as interrupted:
+            mail.deliver_pending(send=lambda email: sent.append(email.to_address))
+        monkeypatch.undo()
+        assert sent == [owner.email]
+        [email_id] = interrupted.value.sent
+        status = sa.select(OutboxEmail.status).where(OutboxEmail.id == email_id)
+        assert db.session.scalar(status) == "sending"
+        assert mail.mark_sent(interrupted.value.sent) == 1
+        assert db.session.scalar(status) == "sent"
+        assert mail.deliver_pending(send=lambda email: sent.append(email.to_address)).handled == 0
+    assert sent == [owner.email]  # once
+
+
+def test_the_worker_waits_for_the_database_instead_of_dying(app, monkeypatch):
+    import threading
+
+    answers = [_db_gone(), _db_gone(), mail.DeliveryReport(sent=2), mail.DeliveryReport()]
+    said: list[str] = []
+    stop = threading.Event()
+
+    def deliver_pending():
+        answer = answers.pop(0)
+        if not answers:
+            stop.set()
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(mail, "deliver_pending", deliver_pending)
+    with app.app_context():
+        worker = mail.Worker(stop=stop, interval=0.01, say=said.append)
+        assert worker.run(loop=True)
+    assert said == [
+        "database unavailable, retrying in 0 s",
+        "database unavailable, retrying in 0 s",
+        "database reachable again",
+        "sent 2, retrying 0, failed 0",
+    ]
+
+
+def test_one_pass_with_the_database_down_exits_with_one_line(app, smtp, monkeypatch):
+    def deliver_pending():
+        raise _db_gone()
+
+    monkeypatch.setattr(mail, "deliver_pending", deliver_pending)
+    result = app.test_cli_runner().invoke(args=["mail", "deliver"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: The database is unreachable")
+    assert len(result.output.strip().splitlines()) == 1

@@ -12,7 +12,7 @@ import re
 import smtplib
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid, parseaddr
@@ -149,12 +149,25 @@ def claim_batch(limit: int = BATCH_SIZE) -> list[OutboxEmail]:
     )
 
 
+class DeliveryInterrupted(Exception):
+    """The database went away between sending an email and recording it as sent.
+
+    ``sent`` holds those emails' ids: record them (``mark_sent``) once the database is
+    back, or their claims expire and they are sent a second time.
+    """
+
+    def __init__(self, sent: list[int], cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.sent = sent
+
+
 def deliver_pending(
     limit: int = BATCH_SIZE, send: Callable[[OutboxEmail], None] | None = None
 ) -> DeliveryReport:
     """Send one batch of due emails; each outcome is committed as soon as it is known.
 
     ``send`` defaults to SMTP per the MAIL_* settings (nothing happens without a server).
+    Raises DeliveryInterrupted when an outcome can't be recorded (the database is gone).
     """
     report = DeliveryReport()
     config = current_app.config
@@ -163,18 +176,92 @@ def deliver_pending(
             return report
         send = lambda email: send_over_smtp(config, email)  # noqa: E731
     for email in claim_batch(limit):
+        email_id = email.id
         try:
             send(email)
         except (OSError, smtplib.SMTPException) as exc:
             _record_failure(email, exc, report)
+            delivered = False
         else:
             email.status = OutboxStatus.SENT
             email.sent_at = utcnow()
             email.locked_until = None
             email.last_error = None
             report.sent += 1
-        db.session.commit()
+            delivered = True
+        try:
+            db.session.commit()
+        except sa.exc.DBAPIError as exc:
+            db.session.rollback()
+            raise DeliveryInterrupted([email_id] if delivered else [], exc) from exc
     return report
+
+
+def mark_sent(email_ids: list[int]) -> int:
+    """Record emails a worker sent but could not mark sent at the time; commits."""
+    if not email_ids:
+        return 0
+    done = db.session.execute(
+        sa.update(OutboxEmail)
+        .where(OutboxEmail.id.in_(email_ids), OutboxEmail.status == OutboxStatus.SENDING)
+        .values(status=OutboxStatus.SENT, sent_at=utcnow(), locked_until=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return done
+
+
+@dataclass
+class Worker:
+    """The ``mail deliver`` loop: deliver, sleep when idle, and ride out a database
+    outage (wait and retry, with backoff) instead of dying with the batch half recorded."""
+
+    stop: Any  # a threading.Event: set it to end the loop
+    interval: float = 2.0
+    say: Callable[[str], None] = print
+    unrecorded: list[int] = field(default_factory=list)
+    max_wait: float = 30.0
+    last_error: str = ""
+
+    def run(self, *, loop: bool) -> bool:
+        """Deliver until idle (or, with ``loop``, until stopped); False if the database
+        was unreachable on a single pass."""
+        outage = 0
+        while True:
+            try:
+                if self.unrecorded:
+                    mark_sent(self.unrecorded)
+                    self.unrecorded.clear()
+                report = deliver_pending()
+            except DeliveryInterrupted as interrupted:
+                self.unrecorded.extend(interrupted.sent)
+                report = None
+                error: Exception | None = interrupted
+            except sa.exc.DBAPIError as exc:
+                report = None
+                error = exc
+            finally:
+                db.session.remove()
+            if report is None:
+                self.last_error = one_line(str(error), 160)
+                if not loop:
+                    return False
+                outage += 1
+                wait = min(self.interval * 2 ** (outage - 1), self.max_wait)
+                self.say(f"database unavailable, retrying in {wait:.0f} s")
+                self.stop.wait(wait)
+                if self.stop.is_set():
+                    return True
+                continue
+            if outage:
+                self.say("database reachable again")
+                outage = 0
+            if report.handled:
+                self.say(f"sent {report.sent}, retrying {report.retried}, failed {report.failed}")
+            if self.stop.is_set() or (not loop and report.handled == 0):
+                return True
+            if report.handled == 0:
+                self.stop.wait(self.interval)
 
 
 def _record_failure(email: OutboxEmail, exc: Exception, report: DeliveryReport) -> None:

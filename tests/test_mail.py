@@ -315,3 +315,38 @@ def test_one_pass_with_the_database_down_exits_with_one_line(app, smtp, monkeypa
     assert result.exit_code == 1
     assert result.output.startswith("Error: The database is unreachable")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_the_rest_of_an_interrupted_batch_goes_back_to_the_queue(app, monkeypatch):
+    with app.app_context():
+        for n in range(3):
+            db.session.add(
+                OutboxEmail(
+                    kind="test", to_address=f"p{n}@example.com", subject="Hi",
+                    text_body="x", html_body="<p>x</p>",
+                )
+            )  # fmt: skip
+        db.session.commit()
+        real_commit = db.session.commit
+        calls = {"n": 0}
+
+        def commit_fails_after_the_first_send():
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise _db_gone()
+            real_commit()
+
+        monkeypatch.setattr(db.session, "commit", commit_fails_after_the_first_send)
+        with pytest.raises(mail.DeliveryInterrupted) as interrupted:
+            mail.deliver_pending(send=lambda _email: None)
+        monkeypatch.undo()
+        assert len(interrupted.value.sent) == 1
+        assert len(interrupted.value.unsent) == 2
+        assert mail.release(interrupted.value.unsent) == 2
+        rows = db.session.execute(
+            sa.select(OutboxEmail.status, OutboxEmail.attempts).where(
+                OutboxEmail.id.in_(interrupted.value.unsent)
+            )
+        ).all()
+        assert rows == [("pending", 0), ("pending", 0)]
+        assert mail.deliver_pending(send=lambda _email: None).sent == 2

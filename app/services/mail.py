@@ -150,15 +150,18 @@ def claim_batch(limit: int = BATCH_SIZE) -> list[OutboxEmail]:
 
 
 class DeliveryInterrupted(Exception):
-    """The database went away between sending an email and recording it as sent.
+    """The database went away in the middle of a batch.
 
-    ``sent`` holds those emails' ids: record them (``mark_sent``) once the database is
-    back, or their claims expire and they are sent a second time.
+    ``sent``: emails sent but not recorded as sent; record them (``mark_sent``) once the
+    database is back, or their claims expire and they go out a second time. ``unsent``:
+    the rest of the claimed batch; hand them back (``release``) rather than leave them
+    waiting for their claims to expire.
     """
 
-    def __init__(self, sent: list[int], cause: Exception) -> None:
+    def __init__(self, sent: list[int], unsent: list[int], cause: Exception) -> None:
         super().__init__(str(cause))
         self.sent = sent
+        self.unsent = unsent
 
 
 def deliver_pending(
@@ -175,8 +178,10 @@ def deliver_pending(
         if not config.get("MAIL_SERVER"):
             return report
         send = lambda email: send_over_smtp(config, email)  # noqa: E731
-    for email in claim_batch(limit):
-        email_id = email.id
+    batch = claim_batch(limit)
+    batch_ids = [email.id for email in batch]  # readable even once the database is gone
+    for position, email in enumerate(batch):
+        email_id = batch_ids[position]
         try:
             send(email)
         except (OSError, smtplib.SMTPException) as exc:
@@ -193,7 +198,10 @@ def deliver_pending(
             db.session.commit()
         except sa.exc.DBAPIError as exc:
             db.session.rollback()
-            raise DeliveryInterrupted([email_id] if delivered else [], exc) from exc
+            rest = batch_ids[position + 1 :]
+            if delivered:
+                raise DeliveryInterrupted([email_id], rest, exc) from exc
+            raise DeliveryInterrupted([], [email_id, *rest], exc) from exc
     return report
 
 
@@ -211,6 +219,25 @@ def mark_sent(email_ids: list[int]) -> int:
     return done
 
 
+def release(email_ids: list[int]) -> int:
+    """Hand claimed but unsent emails back to the queue, due now; commits."""
+    if not email_ids:
+        return 0
+    done = db.session.execute(
+        sa.update(OutboxEmail)
+        .where(OutboxEmail.id.in_(email_ids), OutboxEmail.status == OutboxStatus.SENDING)
+        .values(
+            status=OutboxStatus.PENDING,
+            next_attempt_at=utcnow(),
+            locked_until=None,
+            attempts=OutboxEmail.attempts - 1,  # claimed, never tried
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return done
+
+
 @dataclass
 class Worker:
     """The ``mail deliver`` loop: deliver, sleep when idle, and ride out a database
@@ -220,6 +247,7 @@ class Worker:
     interval: float = 2.0
     say: Callable[[str], None] = print
     unrecorded: list[int] = field(default_factory=list)
+    unsent: list[int] = field(default_factory=list)
     max_wait: float = 30.0
     last_error: str = ""
 
@@ -229,12 +257,15 @@ class Worker:
         outage = 0
         while True:
             try:
-                if self.unrecorded:
+                if self.unrecorded or self.unsent:
                     mark_sent(self.unrecorded)
                     self.unrecorded.clear()
+                    release(self.unsent)
+                    self.unsent.clear()
                 report = deliver_pending()
             except DeliveryInterrupted as interrupted:
                 self.unrecorded.extend(interrupted.sent)
+                self.unsent.extend(interrupted.unsent)
                 report = None
                 error: Exception | None = interrupted
             except sa.exc.DBAPIError as exc:

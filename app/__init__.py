@@ -53,7 +53,10 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
-    login_manager.init_app(app)
+    # Templates never read current_user (tenant pages get `user`, staff pages their own
+    # helpers), and loading it for every render would fail every error page with the
+    # database down.
+    login_manager.init_app(app, add_context_processor=False)
     configure_login(login_manager)
     app.session_interface = SecureWhenHttpsSessionInterface()
 

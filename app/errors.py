@@ -8,6 +8,9 @@ Validation errors are answered with 422 and the re-rendered form, swapped in pla
 
 from __future__ import annotations
 
+import contextlib
+
+import sqlalchemy as sa
 from flask import Flask, Response, current_app, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -28,6 +31,10 @@ MESSAGES = {
     422: ("Check your input", "Some of what you entered needs fixing."),
     429: ("Too many attempts", "Too many attempts in a short time: wait a minute and try again."),
     500: ("Something went wrong", "An unexpected error happened; nothing was changed."),
+    503: (
+        "Unavailable for a moment",
+        "The database can't be reached just now; nothing was changed. Try again shortly.",
+    ),
 }
 CSRF_MESSAGE = (
     "This form has expired or its security token is missing. Reload the page and try again."
@@ -47,6 +54,7 @@ ERROR_CODES = {
     422: "invalid",
     429: "rate_limited",
     500: "internal_error",
+    503: "unavailable",
 }
 
 
@@ -99,6 +107,15 @@ def register(app: Flask) -> None:
         response = error_response(error.code, _public_description(error))
         if error.code == 405 and getattr(error, "valid_methods", None):
             response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(sa.exc.OperationalError)
+    def handle_database_unreachable(_error: sa.exc.OperationalError) -> Response:
+        # The pool's pre-ping reconnects on the next request once the database is back.
+        with contextlib.suppress(sa.exc.DBAPIError):
+            db.session.rollback()
+        response = error_response(503)
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.errorhandler(InternalServerError)

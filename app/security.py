@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import suppress
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, request
@@ -83,6 +84,15 @@ SECURITY_HEADERS = {
 }
 
 
+def _maybe_signed_in() -> bool:
+    """Whether a signed-in page is answered (when the account can't be loaded, as with
+    the database down, assume so: the answer must not be cached then either)."""
+    try:
+        return current_user.is_authenticated
+    except sa.exc.DBAPIError:
+        return True
+
+
 def set_security_headers(response):
     for header, value in SECURITY_HEADERS.items():
         response.headers.setdefault(header, value)
@@ -90,7 +100,7 @@ def set_security_headers(response):
         # The API never looks at the session cookie; its answers are private all the same.
         response.headers.setdefault("Cache-Control", "no-store")
         return response
-    if current_user.is_authenticated and "Cache-Control" not in response.headers:
+    if _maybe_signed_in() and "Cache-Control" not in response.headers:
         # Signed-in pages must not come back from the browser's cache after sign-out.
         response.headers["Cache-Control"] = "no-store"
     return response

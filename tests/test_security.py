@@ -114,3 +114,30 @@ def test_htmx_request_from_signed_out_user_redirects_the_whole_page(htmx_client,
     response = htmx_client.get("/t/acme/")
     assert response.status_code == 204
     assert response.headers["HX-Redirect"].startswith("/t/acme/login")
+
+
+def _database_gone(*_args, **_kwargs):
+    import sqlalchemy as sa
+
+    raise sa.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+
+def test_with_the_database_down_pages_say_503_not_500(
+    app, client, auth, owner, monkeypatch, create_api_key, tenant
+):
+    from app.extensions import login_manager
+    from tests.conftest import ApiClient
+
+    key = create_api_key(tenant)
+    auth.login(owner)
+    monkeypatch.setattr("app.tenant.scope.get_tenant", _database_gone)
+    monkeypatch.setattr(login_manager, "_user_callback", _database_gone)
+    monkeypatch.setattr("app.services.api_keys.authenticate", _database_gone)
+    page = client.get("/t/acme/orgs/")
+    assert page.status_code == 503
+    assert page.headers["Retry-After"] == "5"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "nothing was changed" in page.get_data(as_text=True)
+    api = ApiClient(app.test_client(), key).get("/orgs")
+    assert api.status_code == 503
+    assert api.json["error"]["code"] == "unavailable"

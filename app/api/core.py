@@ -22,6 +22,7 @@ from app.models import ApiKey, Tenant
 from app.services import api_keys
 from app.services.actors import Actor
 from app.services.errors import NotFound, ServiceError
+from app.tokens import hash_token
 
 PUBLIC_ID = re.compile(r"^[a-z]{2,5}_[0-9A-HJKMNP-TV-Z]{26}$")
 JSON = "application/json"
@@ -165,8 +166,6 @@ def rate_limit_key() -> str:
     """Per key (hashed, before any database work), or per client without one."""
     token = bearer_token()
     if token:
-        from app.tokens import hash_token
-
         return f"api:{hash_token(token)[:32]}"
     return f"api-ip:{request.remote_addr}"
 

@@ -37,6 +37,7 @@ ERROR_DESCRIPTIONS = {
     415: "The body is not JSON.",
     422: "The input does not fit the schema or the rules; `details` says where.",
     429: "Too many requests: slow down and retry after `Retry-After` seconds.",
+    503: "The database can't be reached for a moment; retry after `Retry-After` seconds.",
 }
 
 
@@ -157,7 +158,7 @@ def _responses(op: Operation, refs: dict) -> dict[str, Any]:
             "description": op.summary + ".",
             "content": {"application/json": {"schema": refs[(op.response, "serialization")]}},
         }
-    errors = set(op.errors) | {429}
+    errors = set(op.errors) | {429, 503}
     if op.auth:
         errors.add(401)
     if op.path_params:

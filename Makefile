@@ -5,13 +5,15 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format install install-test chromium bench bench-quick bench-detail vendor clean help
+.PHONY: run test lint format install install-test install-load chromium bench bench-quick \
+	bench-detail load faults scale-out load-ci vendor clean help
 
 help:
 	@echo "make run    set up .venv, migrate, seed demo data, serve http://127.0.0.1:$(PORT) (debug)"
 	@echo "make test   install test dependencies (and Chromium) and run the whole suite"
 	@echo "make lint   ruff check + format check"
 	@echo "make bench  seed a large tenant and time the main pages (bench/results/pages-*.md)"
+	@echo "make load   64 users for 2 minutes against gunicorn + PostgreSQL; make faults, make scale-out"
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Tenantry needs Python 3.11+"'
@@ -27,8 +29,13 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
+$(VENV)/.installed-load: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,load]'
+	@touch $@ $(VENV)/.installed $(VENV)/.installed-test
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+install-load: $(VENV)/.installed-load
 
 run: install
 	FLASK_DEBUG=1 $(BIN)/flask db upgrade
@@ -63,6 +70,23 @@ bench-quick: install
 bench-detail: install
 	$(BIN)/python bench/orgs.py $(ORGS_BENCH_ARGS)
 	$(BIN)/python bench/members.py $(MEMBERS_BENCH_ARGS)
+
+# Load and faults against a production-like setup (gunicorn, PostgreSQL on 127.0.0.1:5432,
+# a real mail worker, an SMTP sink; Redis on 6379 for scale-out). Each ends PASS or FAIL.
+load: install-load
+	$(BIN)/python bench/load/load_test.py $(LOAD_ARGS)
+
+faults: install-load
+	$(BIN)/python bench/load/fault_smtp.py
+	$(BIN)/python bench/load/fault_postgres.py
+	$(BIN)/python bench/load/fault_worker_kill.py
+
+scale-out: install-load
+	$(BIN)/python bench/load/scale_out.py
+
+# What CI runs: a 15 s load test and a short SMTP outage (about two minutes).
+load-ci: install-load
+	$(BIN)/python bench/load/ci.py
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -21,9 +21,14 @@ def list_members(org_id: str, query: ListMembersQuery) -> Page[Member]:
     """Direct and inherited members, each with their effective role and where it comes
     from; search by name or email, or filter by effective role."""
     org = orgs.get_org_by_public_id(g.tenant, org_id)
-    stmt = members.members_query(g.tenant, org, query=query.q or "", role=query.role)
+    chain = members.chain_of(org)
+    stmt = members.members_query(g.tenant, org, query=query.q or "", role=query.role, chain=chain)
     return page_of(
-        stmt, User.id, query, lambda users: present.members_list(g.tenant, org, users), Page[Member]
+        stmt,
+        User.id,
+        query,
+        lambda users: present.members_list(g.tenant, org, users, chain),
+        Page[Member],
     )
 
 

@@ -62,7 +62,9 @@ def users_list(items: list[User]) -> list[schemas.User]:
     return [user(item) for item in items]
 
 
-def members_list(tenant: Tenant, org_: Organization, users: list[User]) -> list[schemas.Member]:
+def members_list(
+    tenant: Tenant, org_: Organization, users: list[User], chain: list[members.OrgRef] | None = None
+) -> list[schemas.Member]:
     return [
         schemas.Member(
             user=user_ref(row.user),
@@ -72,7 +74,7 @@ def members_list(tenant: Tenant, org_: Organization, users: list[User]) -> list[
             joined_at=row.joined_at,
             team_ids=[team.public_id for team in row.teams],
         )
-        for row in members.member_rows(tenant, org_, users)
+        for row in members.member_rows(tenant, org_, users, chain=chain)
     ]
 
 

@@ -75,11 +75,13 @@ def _row_context() -> dict[str, Any]:
             viewer, row.direct_role, role_catalog(g.tenant.id)
         )
 
+    grantable = grantable_roles(viewer, catalog)
     return {
         "org": g.org,
         "access": viewer,
         "catalog": catalog,
-        "grantable": grantable_roles(viewer, catalog),
+        "grantable": grantable,
+        "grantable_keys": {role.key for role in grantable},
         "manageable": manageable,
         "role_url": UrlPattern("tenant.members.change_role", "member"),
         "remove_url": UrlPattern("tenant.members.remove", "member"),
@@ -94,6 +96,7 @@ def _row_context() -> dict[str, Any]:
 def index():
     _require(Perm.MEMBERS_READ)
     filters = _filters()
+    chain = members.chain_of(g.org)  # where roles come from, and the breadcrumbs
     page = members.list_members(
         g.tenant,
         g.org,
@@ -102,13 +105,14 @@ def index():
         sort=filters["sort"],
         page=request.args.get("page", 1, type=int),
         per_page=PER_PAGE,
+        chain=chain,
     )
     return render(
         "members/index.html",
         block="results",
         page=page,
-        breadcrumbs=orgs.ancestors(g.org),
-        me=members.member_row(g.tenant, g.org, g.user),
+        breadcrumbs=chain[:0:-1],  # root first, the org itself left out
+        can_leave=members.is_direct_member(g.org, g.user),
         can_transfer=g.access.role == Role.OWNER,
         can_invite=g.access.can(Perm.MEMBERS_INVITE),
         **filters,

@@ -79,9 +79,13 @@ def list_members(
     sort: str = "name",
     page: int = 1,
     per_page: int = 50,
+    chain: list[OrgRef] | None = None,
 ) -> Page[MemberRow]:
-    """Direct and inherited members, one page; a constant number of queries at any size."""
-    stmt = members_query(tenant, org, query=query, role=role)
+    """Direct and inherited members, one page; a constant number of queries at any size.
+
+    ``chain`` is ``chain_of(org)`` when the caller has it already (for breadcrumbs)."""
+    chain = chain if chain is not None else chain_of(org)
+    stmt = members_query(tenant, org, query=query, role=role, chain=chain)
     page = max(1, min(page, 100_000))
     users = list(
         db.session.scalars(
@@ -93,22 +97,38 @@ def list_members(
     has_next = len(users) > per_page
     users = users[:per_page]
     return Page(
-        items=member_rows(tenant, org, users), page=page, per_page=per_page, has_next=has_next
+        items=member_rows(tenant, org, users, chain=chain),
+        page=page,
+        per_page=per_page,
+        has_next=has_next,
     )
 
 
+def chain_of(org: Organization) -> list[OrgRef]:
+    """The org and its ancestors, nearest first (the org itself, its parent, … the root):
+    where a member's roles can come from. One query."""
+    rows = db.session.execute(
+        sa.select(Organization.id, Organization.public_id, Organization.name, Organization.slug)
+        .join(OrgClosure, OrgClosure.ancestor_id == Organization.id)
+        .where(OrgClosure.descendant_id == org.id)
+        .order_by(OrgClosure.depth)
+    )
+    return [OrgRef(*row) for row in rows]
+
+
 def members_query(
-    tenant: Tenant, org: Organization, *, query: str = "", role: str | None = None
+    tenant: Tenant,
+    org: Organization,
+    *,
+    query: str = "",
+    role: str | None = None,
+    chain: list[OrgRef] | None = None,
 ) -> sa.Select[tuple[User]]:
     """The users who belong to ``org`` directly or from above, filtered, in no order yet."""
     catalog = role_catalog(tenant.id)
     # The org and its ancestors, as plain ids: planners misjudge the closure join here
     # (nearly every membership sits in a handful of ancestors) and pick slow plans.
-    tree_ids = list(
-        db.session.scalars(
-            sa.select(OrgClosure.ancestor_id).where(OrgClosure.descendant_id == org.id)
-        )
-    )
+    tree_ids = [step.id for step in (chain if chain is not None else chain_of(org))]
 
     def holding(*roles: str):
         stmt = sa.select(Membership.user_id).where(Membership.org_id.in_(tree_ids))
@@ -158,30 +178,32 @@ def _few_members(tree_ids: list[int]) -> list[int] | None:
     return sorted(set(user_ids)) if len(user_ids) <= FEW_MEMBERS else None
 
 
-def member_rows(tenant: Tenant, org: Organization, users: list[User]) -> list[MemberRow]:
-    """Each user's effective role here, where it comes from, and their teams; 2 queries."""
-    return _rows(org, users, role_catalog(tenant.id))
+def member_rows(
+    tenant: Tenant, org: Organization, users: list[User], *, chain: list[OrgRef] | None = None
+) -> list[MemberRow]:
+    """Each user's effective role here, where it comes from, and their teams; 2 queries
+    (3 without ``chain``)."""
+    if not users:
+        return []
+    return _rows(org, users, role_catalog(tenant.id), chain or chain_of(org))
 
 
-def _rows(org: Organization, users: list[User], catalog: dict[str, RoleDef]) -> list[MemberRow]:
+def _rows(
+    org: Organization, users: list[User], catalog: dict[str, RoleDef], chain: list[OrgRef]
+) -> list[MemberRow]:
     if not users:
         return []
     ids = [user.id for user in users]
-    held = db.session.execute(
-        sa.select(
-            Membership.user_id,
-            Membership.role,
-            Membership.created_at,
-            Organization.id,
-            Organization.public_id,
-            Organization.name,
-            Organization.slug,
-        )
-        .join(OrgClosure, OrgClosure.ancestor_id == Membership.org_id)
-        .join(Organization, Organization.id == Membership.org_id)
-        .where(OrgClosure.descendant_id == org.id, Membership.user_id.in_(ids))
-        .order_by(OrgClosure.depth)
-    ).all()
+    by_id = {step.id: step for step in chain}
+    nearness = {step.id: depth for depth, step in enumerate(chain)}
+    held = sorted(
+        db.session.execute(
+            sa.select(
+                Membership.user_id, Membership.role, Membership.created_at, Membership.org_id
+            ).where(Membership.org_id.in_(list(by_id)), Membership.user_id.in_(ids))
+        ).all(),
+        key=lambda row: nearness[row.org_id],
+    )
     teams = db.session.execute(
         sa.select(TeamMember.user_id, Team)
         .join(Team, Team.id == TeamMember.team_id)
@@ -189,8 +211,8 @@ def _rows(org: Organization, users: list[User], catalog: dict[str, RoleDef]) -> 
         .order_by(Team.name)
     ).all()
     by_user: dict[int, list[tuple[str, datetime, OrgRef]]] = {}
-    for user_id, role, created_at, *source in held:
-        by_user.setdefault(user_id, []).append((role, created_at, OrgRef(*source)))
+    for user_id, role, created_at, org_id in held:
+        by_user.setdefault(user_id, []).append((role, created_at, by_id[org_id]))
     teams_by_user: dict[int, list[Team]] = {}
     for user_id, team in teams:
         teams_by_user.setdefault(user_id, []).append(team)
@@ -216,7 +238,7 @@ def _rows(org: Organization, users: list[User], catalog: dict[str, RoleDef]) -> 
 
 
 def member_row(tenant: Tenant, org: Organization, user: User) -> MemberRow | None:
-    rows = _rows(org, [user], role_catalog(tenant.id))
+    rows = member_rows(tenant, org, [user])
     return rows[0] if rows and (rows[0].direct_role or rows[0].source) else None
 
 
@@ -262,6 +284,18 @@ def safe_cell(value: str) -> str:
 
 
 # --- changes -------------------------------------------------------------------------
+
+
+def is_direct_member(org: Organization, user: User) -> bool:
+    """Whether ``user`` holds a role in ``org`` itself (and so may leave it); one query."""
+    return (
+        db.session.scalar(
+            sa.select(Membership.id).where(
+                Membership.org_id == org.id, Membership.user_id == user.id
+            )
+        )
+        is not None
+    )
 
 
 def _direct_membership(org: Organization, user: User) -> Membership | None:

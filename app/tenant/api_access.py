@@ -13,7 +13,7 @@ from app.services.errors import ValidationFailed
 from app.tenant import bp
 from app.tenant.forms import CreateApiKeyForm, UpdateTokenSettingsForm
 from app.tenant.routes import settings_page
-from app.tenant.scope import public
+from app.tenant.scope import current_org, public
 
 
 def _token_limit() -> str:
@@ -25,7 +25,7 @@ def _token_limit() -> str:
 @limiter.limit(_token_limit)
 def access_token():
     """A short-lived JWT for the signed-in user, carrying their current organization."""
-    token = access_tokens.mint(g.tenant, g.user, g.get("current_org"))
+    token = access_tokens.mint(g.tenant, g.user, current_org())
     db.session.commit()  # the tenant's first token also makes its first signing key
     response = jsonify(
         access_token=token.value,

@@ -18,12 +18,13 @@ from app.tenant.forms import (
     UpdateTenantRulesForm,
     UpdateTokenSettingsForm,
 )
+from app.tenant.scope import current_org
 
 
 @bp.get("/")
 def home():
     """The current organization if there is one, else the organization list."""
-    org = g.get("current_org")
+    org = current_org()
     if org is not None:
         return redirect(url_for("tenant.orgs.dashboard", org=org.slug))
     return redirect(url_for("tenant.orgs.index"))

@@ -10,6 +10,7 @@ from flask import abort, current_app, flash, g, redirect, request, session, url_
 from app.auth_session import signed_in_user
 from app.extensions import db, htmx
 from app.models import Tenant, User
+from app.policy import Perm
 from app.rendering import htmx_redirect, render, wants_fragment, wants_json
 from app.services import orgs
 from app.services.errors import NotFound
@@ -76,7 +77,6 @@ def load_tenant_and_check_visitor():
     user: User | None = signed_in_user(g.tenant)
     if user is not None:
         g.user = user
-        g.current_org = _current_org(user)
         return None
     if isinstance(_current_account(), User):
         abort(404)  # another tenant's user: this tenant does not exist for them
@@ -98,12 +98,22 @@ def _end_expired_view_as(viewing: view_as.Viewing):
     return redirect(target)
 
 
+def current_org():
+    """The switcher's choice, re-checked on each request at its first use: a membership
+    removed or an org deleted meanwhile clears it instead of leaving a stale one."""
+    if "current_org" not in g:
+        g.current_org = _current_org(g.user) if g.get("user") is not None else None
+    return g.current_org
+
+
 def _current_org(user: User):
-    """The switcher's choice, re-checked on every request: a membership removed or an org
-    deleted meanwhile clears it instead of leaving a stale current org."""
     public_id = session.get(CURRENT_ORG_KEY)
     if not public_id:
         return None
+    here = g.get("org")
+    granted = g.get("access")
+    if here is not None and here.public_id == public_id and granted and granted.can(Perm.ORG_READ):
+        return here  # the page's own org, already loaded and checked
     org = orgs.accessible_org(user, public_id)
     if org is None:
         session.pop(CURRENT_ORG_KEY, None)
@@ -121,6 +131,6 @@ def tenant_template_context() -> dict[str, Any]:
     return {
         "tenant": g.get("tenant"),
         "user": g.get("user"),
-        "current_org": g.get("current_org"),
+        "current_org": current_org(),
         "viewing_as": g.get("viewing_as"),
     }

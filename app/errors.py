@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
 from app.rendering import wants_fragment, wants_json
-from app.services.errors import ServiceError, ValidationFailed
+from app.services.errors import ServiceError
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Check what you entered."),
@@ -96,7 +96,7 @@ def register(app: Flask) -> None:
             error.status_code,
             error.message or None,
             code=error.code,
-            details=_details(error),
+            details=error.details,
         )
 
     @app.errorhandler(HTTPException)
@@ -122,14 +122,6 @@ def register(app: Flask) -> None:
     def handle_500(_error: InternalServerError) -> Response:
         db.session.rollback()
         return error_response(500)
-
-
-def _details(error: ServiceError) -> list[dict[str, str]] | None:
-    if getattr(error, "details", None):
-        return error.details  # type: ignore[attr-defined]
-    if isinstance(error, ValidationFailed) and error.field_errors:
-        return [{"field": name, "message": text} for name, text in error.field_errors.items()]
-    return None
 
 
 def _public_description(error: HTTPException) -> str | None:

@@ -20,9 +20,13 @@ def returns_json(view: F) -> F:
     return view
 
 
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
 def wants_json() -> bool:
     """The JSON API, or a view marked ``returns_json``: errors answer in JSON there."""
-    if request.path.startswith(API_PREFIX):
+    if is_api_request():
         return True
     view = current_app.view_functions.get(request.endpoint or "")
     return bool(getattr(view, "returns_json", False))

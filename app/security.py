@@ -12,6 +12,8 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
+from app.rendering import is_api_request
+
 _hasher = PasswordHasher()
 # Verified against when the account does not exist, so both answers take the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
@@ -96,7 +98,7 @@ def _maybe_signed_in() -> bool:
 def set_security_headers(response):
     for header, value in SECURITY_HEADERS.items():
         response.headers.setdefault(header, value)
-    if request.path.startswith("/api/"):
+    if is_api_request():
         # The API never looks at the session cookie; its answers are private all the same.
         response.headers.setdefault("Cache-Control", "no-store")
         return response

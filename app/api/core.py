@@ -17,6 +17,7 @@ from flask import Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 
 from app.api import bp
+from app.api.schemas import ErrorBody
 from app.extensions import db, limiter
 from app.models import ApiKey, Tenant
 from app.services import api_keys
@@ -51,7 +52,11 @@ class InvalidRequest(ServiceError):
 
     def __init__(self, message: str, details: list[dict[str, str]]) -> None:
         super().__init__(message)
-        self.details = details
+        self._details = details
+
+    @property
+    def details(self) -> list[dict[str, str]]:
+        return self._details
 
 
 @dataclass
@@ -210,8 +215,6 @@ def _invalid(error: ValidationError, location: str) -> InvalidRequest:
 
 
 def json_error(status: int, code: str, message: str, details: list | None = None) -> Response:
-    from app.api.schemas import ErrorBody
-
     body = ErrorBody.model_validate(
         {"error": {"code": code, "message": message, "details": details or None}}
     )
@@ -219,7 +222,3 @@ def json_error(status: int, code: str, message: str, details: list | None = None
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="tenantry"'
     return response
-
-
-def is_api_request() -> bool:
-    return request.path.startswith(bp.url_prefix + "/")

@@ -14,32 +14,28 @@ def org(item: Organization) -> schemas.Org:
 
 def orgs_list(items: list[Organization]) -> list[schemas.Org]:
     parents = orgs.public_ids(item.parent_id for item in items)
-    return [_org(item, parents) for item in items]
+    return [schemas.Org(**_org_fields(item, parents)) for item in items]
 
 
-def _org(item: Organization, parents: dict[int, str]) -> schemas.Org:
-    return schemas.Org.model_validate(
-        {
-            "id": item.public_id,
-            "name": item.name,
-            "slug": item.slug,
-            "parent_id": parents.get(item.parent_id) if item.parent_id else None,
-            "logo_url": item.logo_url,
-            "is_personal": item.is_personal,
-            "public_metadata": item.public_metadata or {},
-            "private_metadata": item.private_metadata or {},
-            "settings": item.settings or {},
-            "created_at": item.created_at,
-            "updated_at": item.updated_at,
-        }
-    )
+def _org_fields(item: Organization, parents: dict[int, str]) -> dict:
+    return {
+        "id": item.public_id,
+        "name": item.name,
+        "slug": item.slug,
+        "parent_id": parents.get(item.parent_id) if item.parent_id else None,
+        "logo_url": item.logo_url,
+        "is_personal": item.is_personal,
+        "public_metadata": item.public_metadata or {},
+        "private_metadata": item.private_metadata or {},
+        "settings": item.settings or {},
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+    }
 
 
 def subtree(rows: list[tuple[Organization, int]]) -> list[schemas.SubtreeOrg]:
     parents = orgs.public_ids(item.parent_id for item, _depth in rows)
-    return [
-        schemas.SubtreeOrg(**_org(item, parents).model_dump(), depth=depth) for item, depth in rows
-    ]
+    return [schemas.SubtreeOrg(**_org_fields(item, parents), depth=depth) for item, depth in rows]
 
 
 def user_ref(user: User) -> schemas.UserRef:

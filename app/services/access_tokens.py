@@ -25,7 +25,7 @@ from ulid import ULID
 from app.extensions import db
 from app.models import Membership, Organization, SigningKey, Tenant, User, utcnow
 from app.policy import NO_ACCESS, OrgAccess, access
-from app.services import audit
+from app.services import accounts, audit, orgs
 from app.services.actors import Actor
 from app.services.errors import PermissionDenied, ServiceError, ValidationFailed
 
@@ -92,7 +92,7 @@ def _signing_key(tenant: Tenant) -> SigningKey:
     current = _current_key(tenant)
     if current is not None:
         return current
-    db.session.execute(sa.select(Tenant.id).where(Tenant.id == tenant.id).with_for_update())
+    accounts.lock_tenant(tenant)
     return _current_key(tenant) or _new_key(tenant)
 
 
@@ -128,7 +128,7 @@ def rotate(actor: Actor, tenant: Tenant) -> SigningKey:
     """A new signing key; the old one stays published until its last token expires."""
     if actor.user is not None and not actor.user.is_tenant_admin:
         raise PermissionDenied("Only tenant owners and admins rotate signing keys.")
-    db.session.execute(sa.select(Tenant.id).where(Tenant.id == tenant.id).with_for_update())
+    accounts.lock_tenant(tenant)
     now = utcnow()
     retired = list(
         db.session.scalars(
@@ -161,7 +161,7 @@ def _private_key(pem: str):
 
 
 @functools.lru_cache(maxsize=256)
-def _public_key(kid: str, jwk_json: str):
+def _public_key(jwk_json: str):
     return RSAAlgorithm.from_jwk(jwk_json)
 
 
@@ -241,7 +241,7 @@ def verify(token: str) -> VerifiedToken:
     try:
         claims = jwt.decode(
             token,
-            _public_key(key.kid, json.dumps(key.public_jwk, sort_keys=True)),
+            _public_key(json.dumps(key.public_jwk, sort_keys=True)),
             algorithms=[ALGORITHM],
             audience=tenant.effective_token_audience,
             issuer=issuer(tenant),
@@ -264,10 +264,8 @@ def verify(token: str) -> VerifiedToken:
 
 def current_org(verified: VerifiedToken) -> Organization | None:
     """The token's org, if the user can still see it now."""
-    from app.services.orgs import accessible_org
-
     org_id = verified.claims.get("org_id")
-    return accessible_org(verified.user, org_id) if isinstance(org_id, str) else None
+    return orgs.accessible_org(verified.user, org_id) if isinstance(org_id, str) else None
 
 
 # --- settings --------------------------------------------------------------------------

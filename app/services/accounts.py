@@ -203,7 +203,7 @@ def create_staff(
 # --- deactivating and reactivating accounts ------------------------------------------
 
 
-def _lock_tenant(tenant: Tenant) -> None:
+def lock_tenant(tenant: Tenant) -> None:
     """Serialise owner-count checks within a tenant (a row lock on PostgreSQL)."""
     db.session.execute(sa.select(Tenant.id).where(Tenant.id == tenant.id).with_for_update())
 
@@ -216,7 +216,7 @@ def deactivate_user(actor: Actor, tenant: Tenant, user: User) -> User:
     if not user.is_active_account:
         raise Conflict(f"{user.email} is already deactivated.")
     if user.tenant_role == TenantRole.OWNER:
-        _lock_tenant(tenant)
+        lock_tenant(tenant)
         other_owners = db.session.scalar(
             sa.select(sa.func.count())
             .select_from(User)

@@ -11,6 +11,11 @@ class ServiceError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def details(self) -> list[dict[str, str]] | None:
+        """Where the problem is, field by field, for answers that list it (the API's)."""
+        return None
+
 
 class NotFound(ServiceError):
     status_code = 404
@@ -36,3 +41,9 @@ class ValidationFailed(ServiceError):
     def __init__(self, message: str = "", *, field: str | None = None) -> None:
         super().__init__(message)
         self.field_errors: dict[str, str] = {field: message} if field else {}
+
+    @property
+    def details(self) -> list[dict[str, str]] | None:
+        if not self.field_errors:
+            return None
+        return [{"field": name, "message": text} for name, text in self.field_errors.items()]

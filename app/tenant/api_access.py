@@ -12,7 +12,7 @@ from app.services.actors import Actor
 from app.services.errors import ValidationFailed
 from app.tenant import bp
 from app.tenant.forms import CreateApiKeyForm, UpdateTokenSettingsForm
-from app.tenant.routes import settings_page
+from app.tenant.routes import require_tenant_manager, settings_page
 from app.tenant.scope import current_org, public
 
 
@@ -48,11 +48,6 @@ def jwks():
 def _require_key_manager() -> None:
     if not api_keys.can_manage(g.user):
         abort(403, "Only tenant owners and admins manage API keys.")
-
-
-def _require_tenant_manager() -> None:
-    if not g.user.is_tenant_admin:
-        abort(403, "Only tenant owners and admins can change tenant settings.")
 
 
 @bp.get("/settings/api-keys")
@@ -96,7 +91,7 @@ def revoke_api_key(public_id: str):
 
 @bp.post("/settings/tokens")
 def update_token_settings():
-    _require_tenant_manager()
+    require_tenant_manager()
     form = UpdateTokenSettingsForm()
     if form.validate_on_submit():
         try:
@@ -117,7 +112,7 @@ def update_token_settings():
 
 @bp.post("/settings/signing-keys/rotate")
 def rotate_signing_key():
-    _require_tenant_manager()
+    require_tenant_manager()
     key = access_tokens.rotate(Actor.for_user(g.user), g.tenant)
     db.session.commit()
     flash(

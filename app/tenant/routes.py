@@ -30,7 +30,7 @@ def home():
     return redirect(url_for("tenant.orgs.index"))
 
 
-def _require_tenant_manager() -> None:
+def require_tenant_manager() -> None:
     if not g.user.is_tenant_admin:
         abort(403, "Only tenant owners and admins can change tenant settings.")
 
@@ -41,7 +41,7 @@ def _status(form) -> int:
 
 @bp.route("/settings", methods=["GET", "POST"])
 def settings():
-    _require_tenant_manager()
+    require_tenant_manager()
     form = rules_form()
     if form.validate_on_submit():
         try:
@@ -113,7 +113,7 @@ def settings_page(
 
 @bp.post("/settings/roles")
 def create_role():
-    _require_tenant_manager()
+    require_tenant_manager()
     form = RoleForm()
     if form.validate_on_submit():
         try:
@@ -136,7 +136,7 @@ def create_role():
 
 @bp.route("/settings/roles/<public_id>", methods=["GET", "POST"])
 def edit_role(public_id: str):
-    _require_tenant_manager()
+    require_tenant_manager()
     role = roles.get_role(g.tenant, public_id)
     form = RoleForm(obj=role)
     form.key.render_kw = {"readonly": True}
@@ -179,7 +179,7 @@ def _delete_form(role, formdata=None):
 
 @bp.post("/settings/roles/<public_id>/delete")
 def delete_role(public_id: str):
-    _require_tenant_manager()
+    require_tenant_manager()
     role = roles.get_role(g.tenant, public_id)
     form = _delete_form(role)
     name = role.name

@@ -16,6 +16,9 @@ import re
 import statistics
 import sys
 import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,6 +65,56 @@ class QueryLog:
     def _after(self, _conn, _cursor, statement, _params, _context, _executemany) -> None:
         if not BOOKKEEPING.match(statement):
             self.statements.append((statement, (time.perf_counter() - self._started) * 1000))
+
+
+@dataclass(kw_only=True)
+class Samples:
+    """One page's (or request's) timings, SQL times and query counts over the rounds."""
+
+    times: list[float] = field(default_factory=list)
+    sql_times: list[float] = field(default_factory=list)
+    counts: set[int] = field(default_factory=set)
+    by_statement: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+
+    def record(self, elapsed: float, statements: list[tuple[str, float]]) -> None:
+        self.times.append(elapsed)
+        self.sql_times.append(sum(ms for _text, ms in statements))
+        self.counts.add(len(statements))
+        for text, ms in statements:
+            self.by_statement[text].append(ms)
+
+    @property
+    def median(self) -> float:
+        return median(self.times)
+
+    @property
+    def p95(self) -> float:
+        return p95(self.times)
+
+    @property
+    def queries(self) -> int:
+        return max(self.counts)
+
+    def slowest_statement(self, limit: int = 10_000) -> tuple[float, str]:
+        """The statement with the highest median time, and that median."""
+        text, times = max(self.by_statement.items(), key=lambda item: statistics.median(item[1]))
+        return statistics.median(times), short_sql(text, limit=limit)
+
+
+def measure(
+    fetch: Callable[[object], tuple[float, list[tuple[str, float]]]],
+    results: Iterable[tuple[object, Samples]],
+    rounds: int,
+) -> None:
+    """Warm every target up, then time ``rounds`` interleaved rounds over all of them, so
+    background noise spreads over every page instead of landing on one."""
+    results = list(results)
+    for target, _samples in results:
+        for _ in range(WARMUP):
+            fetch(target)
+    for _ in range(rounds):
+        for target, samples in results:
+            samples.record(*fetch(target))
 
 
 def short_sql(text: str, limit: int = 200) -> str:

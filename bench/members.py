@@ -29,8 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import _common  # bench/_common.py: query log, schema, sign-in, report
@@ -243,25 +242,9 @@ class Client:
 
 
 @dataclass
-class Result:
+class Result(_common.Samples):
     request: Request
     small_queries: int
-    times: list[float] = field(default_factory=list)
-    sql_times: list[float] = field(default_factory=list)
-    counts: set[int] = field(default_factory=set)
-    by_statement: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
-
-    @property
-    def p95(self) -> float:
-        return _common.p95(self.times)
-
-    @property
-    def queries(self) -> int:
-        return max(self.counts)
 
     @property
     def problems(self) -> list[str]:
@@ -272,23 +255,9 @@ class Result:
             found.append("queries grow with the members")
         return found
 
-    def slowest_statement(self) -> tuple[float, str]:
-        text, times = max(self.by_statement.items(), key=lambda item: statistics.median(item[1]))
-        return statistics.median(times), _common.short_sql(text, limit=10_000)
-
 
 def measure(client: Client, results: list[Result], rounds: int) -> None:
-    for result in results:
-        for _ in range(WARMUP):
-            client.fetch(result.request)
-    for _ in range(rounds):  # interleaved, so background noise spreads over every request
-        for result in results:
-            elapsed, statements = client.fetch(result.request)
-            result.times.append(elapsed)
-            result.sql_times.append(sum(ms for _text, ms in statements))
-            result.counts.add(len(statements))
-            for text, ms in statements:
-                result.by_statement[text].append(ms)
+    _common.measure(client.fetch, ((r.request, r) for r in results), rounds)
 
 
 # --- the report ------------------------------------------------------------------------
@@ -310,7 +279,7 @@ def report(results: list[Result], facts: list[str], title: str) -> str:
         )
     lines += ["", "Slowest statement of each request (median ms):", ""]
     for r in results:
-        ms, text = r.slowest_statement()
+        ms, text = r.slowest_statement(limit=10_000)
         lines.append(
             f"- {r.request.name}: {ms:.1f} ms `{text[:200]}{'…' if len(text) > 200 else ''}`"
         )

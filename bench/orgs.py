@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import _common  # bench/_common.py: query log, schema, sign-in, report (puts app on the path)
 import sqlalchemy as sa
@@ -140,25 +140,9 @@ def query_count(client: FlaskClient, log: QueryLog, page: Page) -> int:
 
 
 @dataclass
-class Result:
+class Result(_common.Samples):
     page: Page
     small_queries: int
-    times: list[float] = field(default_factory=list)
-    sql_times: list[float] = field(default_factory=list)
-    counts: set[int] = field(default_factory=set)
-    by_statement: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
-
-    @property
-    def p95(self) -> float:
-        return _common.p95(self.times)
-
-    @property
-    def queries(self) -> int:
-        return max(self.counts)
 
     @property
     def problems(self) -> list[str]:
@@ -169,23 +153,9 @@ class Result:
             found.append("queries grow with the tree")
         return found
 
-    def slowest_statement(self) -> tuple[float, str]:
-        text, times = max(self.by_statement.items(), key=lambda item: statistics.median(item[1]))
-        return statistics.median(times), _common.short_sql(text, limit=10_000)
-
 
 def measure(client: FlaskClient, log: QueryLog, results: list[Result], rounds: int) -> None:
-    for result in results:
-        for _ in range(WARMUP):
-            fetch(client, log, result.page)
-    for _ in range(rounds):  # interleaved, so background noise spreads over every page
-        for result in results:
-            elapsed, statements = fetch(client, log, result.page)
-            result.times.append(elapsed)
-            result.sql_times.append(sum(ms for _text, ms in statements))
-            result.counts.add(len(statements))
-            for text, ms in statements:
-                result.by_statement[text].append(ms)
+    _common.measure(lambda page: fetch(client, log, page), ((r.page, r) for r in results), rounds)
 
 
 # --- the report ------------------------------------------------------------------------
@@ -208,7 +178,7 @@ def report(results: list[Result], facts: list[str], title: str) -> str:
         )
     lines += ["", "Slowest statement of each page (median ms):", ""]
     for r in results:
-        ms, text = r.slowest_statement()
+        ms, text = r.slowest_statement(limit=10_000)
         lines.append(f"- {r.page.name}: {ms:.1f} ms `{text[:200]}{'…' if len(text) > 200 else ''}`")
     missed = [r.page.name for r in results if r.problems]
     lines += [

@@ -42,7 +42,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -251,28 +251,12 @@ class InProcess:
 
 
 @dataclass
-class Result:
+class Result(_common.Samples):
     page: Page
     small_queries: int | None
-    times: list[float] = field(default_factory=list)
-    sql_times: list[float] = field(default_factory=list)
-    counts: set[int] = field(default_factory=set)
-    by_statement: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     load: dict | None = None
     floor: dict | None = None
     size: int = 0  # bytes of the response body, as gunicorn sent it
-
-    @property
-    def median(self) -> float:
-        return _common.median(self.times)
-
-    @property
-    def p95(self) -> float:
-        return _common.p95(self.times)
-
-    @property
-    def queries(self) -> int:
-        return max(self.counts)
 
     @property
     def ratio(self) -> float | None:
@@ -290,23 +274,9 @@ class Result:
             found.append("queries grow with the data")
         return found
 
-    def slowest_statement(self) -> tuple[float, str]:
-        text, times = max(self.by_statement.items(), key=lambda item: statistics.median(item[1]))
-        return statistics.median(times), _common.short_sql(text, limit=240)
-
 
 def measure(client: InProcess, results: list[Result], rounds: int) -> None:
-    for result in results:
-        for _ in range(WARMUP):
-            client.fetch(result.page)
-    for _ in range(rounds):  # interleaved, so background noise spreads over every page
-        for result in results:
-            elapsed, statements = client.fetch(result.page)
-            result.times.append(elapsed)
-            result.sql_times.append(sum(ms for _text, ms in statements))
-            result.counts.add(len(statements))
-            for text, ms in statements:
-                result.by_statement[text].append(ms)
+    _common.measure(client.fetch, ((r.page, r) for r in results), rounds)
 
 
 # --- through gunicorn ------------------------------------------------------------------
@@ -541,7 +511,7 @@ def report(results: list[Result], facts: list[str], title: str) -> str:
     lines += ["", "Each page's body, its SQL time per request and its slowest statement (medians):"]
     lines.append("")
     for r in results:
-        ms, text = r.slowest_statement()
+        ms, text = r.slowest_statement(limit=240)
         total = statistics.median(r.sql_times)
         lines.append(
             f"- {r.page.name}: {r.size / 1000:.1f} kB; SQL {total:.1f} ms; {ms:.1f} ms `{text}`"

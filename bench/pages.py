@@ -630,7 +630,11 @@ def run(database_url: str, args: argparse.Namespace, scratch: Path) -> int:
 
     facts = [
         f"database: {database}"
-        + ("" if kind == "sqlite" else ", ANALYZE run after seeding (demo seed does)"),
+        + (
+            ""
+            if kind == "sqlite"
+            else ", ANALYZE and GIN pending lists merged after seeding (demo seed does)"
+        ),
         f'data: tenant "acme": the demo company, a small generated tree of {SMALL_ORGS} orgs '
         f"and {SMALL_MEMBERS:,} memberships (to count queries on), then `demo.seed(orgs_count="
         f"{args.orgs}, members_count={args.members})`; in all {made['orgs']:,} orgs, "

@@ -13,6 +13,7 @@ from flask_migrate import downgrade, upgrade
 
 from app import create_app
 from app.extensions import db
+from app.models.base import in_schema_of
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
 
 
@@ -39,7 +40,12 @@ def empty_database_url(tmp_path) -> Iterator[str]:
 def _schema_differences(app) -> list:
     with app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "render_as_batch": True}
+            connection,
+            opts={
+                "compare_type": True,
+                "render_as_batch": True,
+                "include_object": in_schema_of(connection.dialect.name),
+            },
         )
         return compare_metadata(context, db.metadata)
 

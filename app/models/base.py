@@ -38,3 +38,24 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 class TimestampMixin:
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+POSTGRESQL_ONLY = "postgresql_only"
+
+
+def postgresql_only(index: sa.Index) -> sa.Index:
+    """An index that exists on PostgreSQL alone (create_all skips it elsewhere, and
+    ``in_schema_of`` tells Alembic's comparison the same)."""
+    index.info[POSTGRESQL_ONLY] = True
+    return index.ddl_if(dialect="postgresql")
+
+
+def in_schema_of(dialect_name: str):
+    """Alembic's ``include_object`` for this dialect: leaves out the other dialect's indexes."""
+
+    def include(obj, _name, type_, reflected, _compare_to) -> bool:
+        if type_ != "index" or reflected:
+            return True
+        return dialect_name == "postgresql" or not obj.info.get(POSTGRESQL_ONLY)
+
+    return include

@@ -8,7 +8,7 @@ from flask_login import UserMixin
 
 from app.extensions import db
 from app.ids import id_factory
-from app.models.base import TimestampMixin, UTCDateTime
+from app.models.base import TimestampMixin, UTCDateTime, postgresql_only
 from app.models.tenant import Tenant
 
 
@@ -51,8 +51,10 @@ class User(SessionIdentity, TimestampMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "email"),
-        # Member lists read users in name order and filter on name/email: cover both.
-        sa.Index("ix_users_tenant_id_name_email", "tenant_id", "name", "email"),
+        # Member lists read users in (name, id) order and filter on name/email: cover
+        # both (with id, a filtered walk stops at a page, not at the end of a run of
+        # equal names).
+        sa.Index("ix_users_tenant_id_name_id_email", "tenant_id", "name", "id", "email"),
         # The API pages a tenant's users in id order (keyset cursors).
         sa.Index("ix_users_tenant_id_id", "tenant_id", "id"),
         # The support console's cross-tenant prefix search (text_pattern_ops lets
@@ -62,6 +64,24 @@ class User(SessionIdentity, TimestampMixin, db.Model):
             "ix_users_lower_name_pattern",
             sa.func.lower(sa.column("name")).label("lower_name"),
             postgresql_ops={"lower_name": "text_pattern_ops"},
+        ),
+        # Member searches match anywhere in a name or address (LIKE '%x%'); on PostgreSQL
+        # trigram indexes answer those without reading every user of the tenant.
+        postgresql_only(
+            sa.Index(
+                "ix_users_email_trigram",
+                "email",
+                postgresql_using="gin",
+                postgresql_ops={"email": "gin_trgm_ops"},
+            )
+        ),
+        postgresql_only(
+            sa.Index(
+                "ix_users_lower_name_trigram",
+                sa.func.lower(sa.column("name")).label("lower_name"),
+                postgresql_using="gin",
+                postgresql_ops={"lower_name": "gin_trgm_ops"},
+            )
         ),
         sa.CheckConstraint("tenant_role IN ('owner', 'admin', 'member')", name="tenant_role_valid"),
     )
@@ -96,6 +116,14 @@ class User(SessionIdentity, TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email} in tenant {self.tenant_id}>"
+
+
+# The trigram indexes need pg_trgm (a trusted extension: the database owner may add it).
+sa.event.listen(
+    User.__table__,
+    "before_create",
+    sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)
 
 
 class StaffUser(SessionIdentity, TimestampMixin, db.Model):

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from app.database import one_of
 from app.extensions import db
 from app.models import Membership, Organization, OrgClosure, Team, TeamMember, Tenant, User
 from app.pagination import Page
@@ -37,7 +38,7 @@ from app.services.validation import escape_like
 
 # Up to this many memberships in an org's tree, members are fetched by id rather than
 # found by walking the tenant's users in page order (see members_query).
-FEW_MEMBERS = 1000
+FEW_MEMBERS = 2000
 SORTS = {
     "name": (User.name, User.id),
     "-name": (User.name.desc(), User.id.desc()),
@@ -131,15 +132,17 @@ def members_query(
     tree_ids = [step.id for step in (chain if chain is not None else chain_of(org))]
 
     def holding(*roles: str):
-        stmt = sa.select(Membership.user_id).where(Membership.org_id.in_(tree_ids))
+        stmt = sa.select(Membership.user_id).where(one_of(Membership.org_id, tree_ids))
         return stmt.where(Membership.role.in_(roles)) if roles else stmt
 
-    few = None if role in catalog else _few_members(tree_ids)
+    filtered = role in catalog
+    few = _few_members(tree_ids, role if filtered else None)
     if few is not None:
-        # A sparse tree: fetch its members by primary key and sort just them. The ids
-        # come from this tenant's org tree, so no tenant_id term: with one, a planner
-        # without statistics (SQLite's, before ANALYZE) walks the tenant's users instead.
-        stmt = sa.select(User).where(User.id.in_(few))
+        # A sparse tree (or a rare role): fetch those members by primary key and sort
+        # just them. The ids come from this tenant's org tree, so no tenant_id term: with
+        # one, a planner without statistics (SQLite's, before ANALYZE) walks the tenant's
+        # users instead, and PostgreSQL's, guessing how rare a role is, does the same.
+        stmt = sa.select(User).where(one_of(User.id, few))
     else:
         stmt = sa.select(User).where(User.tenant_id == tenant.id)
     if query:
@@ -148,10 +151,11 @@ def members_query(
         by_name = sa.func.lower(User.name).like(pattern, escape="\\")
         # Names hold no "@": such a search is about addresses only (half the work).
         stmt = stmt.where(by_email if "@" in query else sa.or_(by_name, by_email))
-    if role in catalog:
+    if filtered:
         # Effective role = the strongest held: holds `role`, holds nothing stronger.
         stronger = [k for k, r in catalog.items() if r.strength > catalog[role].strength]
-        stmt = stmt.where(User.id.in_(holding(role)))
+        if few is None:
+            stmt = stmt.where(User.id.in_(holding(role)))
         if stronger:
             # NOT EXISTS, not NOT IN: PostgreSQL turns it into an anti-join.
             stmt = stmt.where(~holding(*stronger).where(Membership.user_id == User.id).exists())
@@ -159,22 +163,20 @@ def members_query(
         # A dense tree: walk users in page order and stop at a page.
         in_tree = (
             sa.select(Membership.id)
-            .where(Membership.user_id == User.id, Membership.org_id.in_(tree_ids))
+            .where(Membership.user_id == User.id, one_of(Membership.org_id, tree_ids))
             .exists()
         )
         stmt = stmt.where(in_tree)
     return stmt
 
 
-def _few_members(tree_ids: list[int]) -> list[int] | None:
-    """The user ids holding a role in these orgs, if there are at most FEW_MEMBERS."""
-    user_ids = list(
-        db.session.scalars(
-            sa.select(Membership.user_id)
-            .where(Membership.org_id.in_(tree_ids))
-            .limit(FEW_MEMBERS + 1)
-        )
-    )
+def _few_members(tree_ids: list[int], role: str | None = None) -> list[int] | None:
+    """The user ids holding a role (``role``, if given) in these orgs, if there are at
+    most FEW_MEMBERS."""
+    holders = sa.select(Membership.user_id).where(one_of(Membership.org_id, tree_ids))
+    if role is not None:
+        holders = holders.where(Membership.role == role)
+    user_ids = list(db.session.scalars(holders.limit(FEW_MEMBERS + 1)))
     return sorted(set(user_ids)) if len(user_ids) <= FEW_MEMBERS else None
 
 
@@ -200,14 +202,14 @@ def _rows(
         db.session.execute(
             sa.select(
                 Membership.user_id, Membership.role, Membership.created_at, Membership.org_id
-            ).where(Membership.org_id.in_(list(by_id)), Membership.user_id.in_(ids))
+            ).where(one_of(Membership.org_id, by_id), one_of(Membership.user_id, ids))
         ).all(),
         key=lambda row: nearness[row.org_id],
     )
     teams = db.session.execute(
         sa.select(TeamMember.user_id, Team)
         .join(Team, Team.id == TeamMember.team_id)
-        .where(Team.org_id == org.id, TeamMember.user_id.in_(ids))
+        .where(Team.org_id == org.id, one_of(TeamMember.user_id, ids))
         .order_by(Team.name)
     ).all()
     by_user: dict[int, list[tuple[str, datetime, OrgRef]]] = {}

@@ -36,9 +36,12 @@ from app.services.actors import Actor
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.services.validation import escape_like
 
-# Up to this many memberships in an org's tree, members are fetched by id rather than
-# found by walking the tenant's users in page order (see members_query).
-FEW_MEMBERS = 2000
+# Up to this many memberships in an org's tree (or holders of the role filtered on),
+# members are fetched by id rather than found by walking the tenant's users in page
+# order (see members_query). A role filter's walk also probes each user's roles, so it
+# pays to fetch by id up to a higher count.
+FEW_MEMBERS = 1000
+FEW_HOLDERS = 2000
 SORTS = {
     "name": (User.name, User.id),
     "-name": (User.name.desc(), User.id.desc()),
@@ -171,13 +174,14 @@ def members_query(
 
 
 def _few_members(tree_ids: list[int], role: str | None = None) -> list[int] | None:
-    """The user ids holding a role (``role``, if given) in these orgs, if there are at
-    most FEW_MEMBERS."""
+    """The user ids holding a role in these orgs (``role``, if given), if there are at
+    most FEW_MEMBERS (FEW_HOLDERS of ``role``)."""
     holders = sa.select(Membership.user_id).where(one_of(Membership.org_id, tree_ids))
+    few = FEW_MEMBERS
     if role is not None:
-        holders = holders.where(Membership.role == role)
-    user_ids = list(db.session.scalars(holders.limit(FEW_MEMBERS + 1)))
-    return sorted(set(user_ids)) if len(user_ids) <= FEW_MEMBERS else None
+        holders, few = holders.where(Membership.role == role), FEW_HOLDERS
+    user_ids = list(db.session.scalars(holders.limit(few + 1)))
+    return sorted(set(user_ids)) if len(user_ids) <= few else None
 
 
 def member_rows(

@@ -163,3 +163,67 @@ def test_transfer_to_an_owner_is_refused(app, tenant, world, add_member):
         with pytest.raises(ValidationFailed, match="already an owner"):
             members.transfer_ownership(Actor.for_user(owner), tenant_, child, member)
         db.session.rollback()
+
+
+@pytest.fixture
+def mixed_tree(world, tenant, create_user, add_member):
+    """Members at every level with overlapping roles and repeated names, and a user of
+    the tenant who belongs nowhere."""
+    grandchild = world["grandchild"]
+    extra = [
+        (world["root"], "member"),
+        (world["child"], "admin"),
+        (grandchild, "viewer"),
+        (world["child"], "owner"),
+        (grandchild, "member"),
+    ]
+    for n, (org, role) in enumerate(extra * 3):
+        user = create_user(tenant, f"pat{n}@example.com", name=f"Pat {'Lee' if n % 2 else 'Kim'}")
+        add_member(org, user, role)
+        if n % 4 == 0 and org is not grandchild:  # a weaker role nearer the page's org too
+            add_member(grandchild, user, "viewer")
+    create_user(tenant, "pat.outside@example.com", name="Pat Out")
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"query": "pat"},
+        {"query": "lee"},
+        {"query": "@example.com"},
+        {"role": "owner"},
+        {"role": "admin"},
+        {"role": "viewer"},
+        {"role": "member", "query": "kim"},
+        {"sort": "-name"},
+        {"sort": "email"},
+    ],
+)
+def test_fetching_by_id_and_walking_the_users_give_the_same_page(
+    app, tenant, world, mixed_tree, monkeypatch, filters
+):
+    """Small trees and rare roles are fetched by id, big ones walked in page order: the
+    rows must not depend on which way was taken."""
+
+    def page(per_page: int, number: int = 1):
+        with app.app_context():
+            tenant_, grandchild = _merge(tenant, world["grandchild"])
+            found = members.list_members(
+                tenant_, grandchild, per_page=per_page, page=number, **filters
+            )
+            return (
+                [
+                    (r.user.email, r.role, r.direct_role, r.source and r.source.name)
+                    for r in found.items
+                ],
+                found.has_next,
+            )
+
+    by_id = [page(4, n) for n in (1, 2, 3)] + [page(50)]
+    monkeypatch.setattr(members, "FEW_MEMBERS", 0)
+    monkeypatch.setattr(members, "FEW_HOLDERS", 0)
+    walked = [page(4, n) for n in (1, 2, 3)] + [page(50)]
+    assert by_id == walked
+    assert by_id[-1][0], filters  # every filter here matches someone
+    assert "pat.outside@example.com" not in {email for email, *_ in by_id[-1][0]}

@@ -74,3 +74,16 @@ def test_downgrade_to_base_and_upgrade_again(empty_database_url):
     assert _schema_differences(app) == []
     with app.app_context():
         db.engine.dispose()
+
+
+def test_trigram_indexes_exist_on_postgresql_only(empty_database_url):
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": empty_database_url}
+    )
+    with app.app_context():
+        upgrade()
+        names = {index["name"] for index in sa.inspect(db.engine).get_indexes("users")}
+        db.engine.dispose()
+    trigram = {"ix_users_email_trigram", "ix_users_lower_name_trigram"}
+    assert trigram <= names if ON_POSTGRES else not trigram & names
+    assert "ix_users_tenant_id_name_id_email" in names

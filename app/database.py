@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 from sqlalchemy.dialects import postgresql
 
 from app.extensions import db
@@ -29,7 +30,19 @@ def _configure_sqlite(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN" if _only_reads() else "BEGIN IMMEDIATE")
+
+
+def _only_reads() -> bool:
+    """Whether this transaction serves a request that only reads.
+
+    SQLite: a deferred transaction that reads and then writes fails at once with "database
+    is locked" when another is doing the same (its way out of a deadlock skips the busy
+    timeout). So a request that may write takes the write lock at BEGIN and waits its turn;
+    GETs only read and go on alongside each other (the one write a GET may make, an API
+    key's last-use stamp, gives way instead: see api_keys._touch).
+    """
+    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
 
 
 def one_of(column: sa.ColumnElement, values: Iterable) -> sa.ColumnElement[bool]:

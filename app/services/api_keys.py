@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -137,15 +138,19 @@ def _touch(key: ApiKey, now) -> None:
     """Stamp last use, at most once a minute (one conditional UPDATE, usually no row)."""
     if key.last_used_at is not None and key.last_used_at > now - LAST_USED_RESOLUTION:
         return
-    db.session.execute(
-        sa.update(ApiKey)
-        .where(
-            ApiKey.id == key.id,
-            sa.or_(
-                ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_RESOLUTION
-            ),
+    # A hint may wait for the next request: if the database is busy with a writer (SQLite
+    # refuses a read-only request's write then), the request goes on without it.
+    with contextlib.suppress(sa.exc.OperationalError), db.session.begin_nested():
+        db.session.execute(
+            sa.update(ApiKey)
+            .where(
+                ApiKey.id == key.id,
+                sa.or_(
+                    ApiKey.last_used_at.is_(None),
+                    ApiKey.last_used_at <= now - LAST_USED_RESOLUTION,
+                ),
+            )
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
         )
-        .values(last_used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    key.last_used_at = now
+        key.last_used_at = now

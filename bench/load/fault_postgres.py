@@ -108,14 +108,8 @@ def main() -> int:
         cluster.init()
         h.log(f"own PostgreSQL cluster on 127.0.0.1:{cluster.port}")
         with h.fresh_database(cluster.server_url, "tenantry_pg") as database:
-            sink = h.SMTPSink(tmp)
-            env = h.app_env(database, MAIL_SERVER="127.0.0.1", MAIL_PORT=str(sink.port))
-            h.prepare_database(env)
-            api_key = h.create_api_key(env)
-            stack.run(sink)
-            server = stack.run(h.Gunicorn(env, tmp, workers=4))
-            worker = stack.run(h.MailWorker(env, tmp))
-            api = h.ApiClient(server.url, api_key)
+            app = h.start_mailing_app(stack, tmp, database, workers=4)
+            env, sink, server, worker, api = app.env, app.sink, app.server, app.worker, app.api
             org_id = api.first_org()
             since = time.time() - 1
             clients = [Client(n, server.url, api, org_id, args.batch) for n in range(args.threads)]

@@ -72,14 +72,8 @@ def main() -> int:
         h.fresh_database(args.server, "tenantry_smtp") as database,
         h.Stack() as stack,
     ):
-        sink = h.SMTPSink(tmp)
-        env = h.app_env(database, MAIL_SERVER="127.0.0.1", MAIL_PORT=str(sink.port))
-        h.prepare_database(env)
-        api_key = h.create_api_key(env)
-        stack.run(sink)
-        server = stack.run(h.Gunicorn(env, tmp, workers=2))
-        worker = stack.run(h.MailWorker(env, tmp))
-        api = h.ApiClient(server.url, api_key)
+        app = h.start_mailing_app(stack, tmp, database, workers=2)
+        sink, worker, api = app.sink, app.worker, app.api
         inviter = Inviter(api, api.first_org(), args.every)
         since = time.time() - 1
 

@@ -787,3 +787,26 @@ def new_tenant(env: dict[str, str], slug: str) -> str:
         env=env,
     )
     return create_api_key(env, tenant=slug)
+
+
+@dataclass
+class MailingApp:
+    """The app on the demo data behind gunicorn, a mail worker, an SMTP sink, and an API
+    client with a key of its own."""
+
+    env: dict[str, str]
+    sink: SMTPSink
+    server: Gunicorn
+    worker: MailWorker
+    api: ApiClient
+
+
+def start_mailing_app(stack: Stack, tmp: Path, database: str, *, workers: int) -> MailingApp:
+    sink = SMTPSink(tmp)
+    env = app_env(database, MAIL_SERVER="127.0.0.1", MAIL_PORT=str(sink.port))
+    prepare_database(env)
+    api_key = create_api_key(env)
+    stack.run(sink)
+    server = stack.run(Gunicorn(env, tmp, workers=workers))
+    worker = stack.run(MailWorker(env, tmp))
+    return MailingApp(env, sink, server, worker, ApiClient(server.url, api_key))

@@ -113,56 +113,36 @@ class TenantAdmin(HttpUser):
 
     # --- helpers -------------------------------------------------------------------
 
+    def _send(self, method: str, url: str, name: str, expect, **kw):
+        """One request; a status not in ``expect`` is a failure (and None)."""
+        with self.client.request(
+            method, url, name=name, catch_response=True, allow_redirects=False, **kw
+        ) as response:
+            if response.status_code not in expect:
+                response.failure(f"status {response.status_code}: {response.text[:200]!r}")
+                return None
+            return response
+
     def page(self, url: str, name: str, *, htmx: bool = False, expect=(200,), **kw):
         """GET a page; keep its CSRF token; a status not in ``expect`` is a failure."""
         headers = {"HX-Request": "true"} if htmx else {}
-        with self.client.get(
-            url, name=name, headers=headers, catch_response=True, allow_redirects=False, **kw
-        ) as response:
-            if response.status_code not in expect:
-                response.failure(f"status {response.status_code}")
-                return None
-            found = CSRF.search(response.text or "")
-            if found:
-                self.csrf = found.group(1)
-            return response
+        response = self._send("GET", url, name, expect, headers=headers, **kw)
+        found = CSRF.search(response.text or "") if response is not None else None
+        if found:
+            self.csrf = found.group(1)
+        return response
 
     def post(self, url: str, name: str, data=None, *, htmx: bool = False, expect=(303,), **kw):
-        headers = {"X-CSRFToken": self.csrf} if htmx else {}
-        if htmx:
-            headers["HX-Request"] = "true"
         form = dict(data or {})
-        if not htmx:
-            form["csrf_token"] = self.csrf
-        with self.client.post(
-            url,
-            data=form,
-            name=name,
-            headers=headers,
-            catch_response=True,
-            allow_redirects=False,
-            **kw,
-        ) as response:
-            if response.status_code not in expect:
-                response.failure(f"status {response.status_code}: {response.text[:200]!r}")
-                return None
-            return response
+        if htmx:
+            headers = {"X-CSRFToken": self.csrf, "HX-Request": "true"}
+        else:
+            headers, form["csrf_token"] = {}, self.csrf
+        return self._send("POST", url, name, expect, data=form, headers=headers, **kw)
 
     def api(self, method: str, path: str, name: str, *, expect=(200,), **kw):
         headers = {"Authorization": f"Bearer {API_KEY}"}
-        with self.client.request(
-            method,
-            API + path,
-            name=f"API {method} {name}",
-            headers=headers,
-            catch_response=True,
-            allow_redirects=False,
-            **kw,
-        ) as response:
-            if response.status_code not in expect:
-                response.failure(f"status {response.status_code}: {response.text[:200]!r}")
-                return None
-            return response
+        return self._send(method, API + path, f"API {method} {name}", expect, headers=headers, **kw)
 
     def sign_in(self) -> None:
         self.client.cookies.clear()

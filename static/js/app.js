@@ -24,6 +24,17 @@
     flash("The server could not be reached. Check your connection and try again.");
   });
 
+  // A page that arrives through htmx is inert for a moment (until it settles): text typed
+  // into a live search box then fires no request. Search for it once the box is live.
+  document.addEventListener("htmx:load", function (event) {
+    var root = event.detail.elt;
+    var selector = "input[type=search][hx-get]";
+    var boxes = root.matches(selector) ? [root] : root.querySelectorAll(selector);
+    boxes.forEach(function (box) {
+      if (box.value !== box.defaultValue) htmx.trigger(box, "search");
+    });
+  });
+
   // Alerts in the flash region fade after a while; errors stay until the next action.
   document.addEventListener("htmx:beforeRequest", function () {
     var region = document.getElementById("flash-region");

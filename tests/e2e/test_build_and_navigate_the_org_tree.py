@@ -274,3 +274,19 @@ def test_owner_builds_walks_finds_switches_deletes_and_restores_orgs(page: Page,
     assert response is not None
     assert response.status == 200
     expect(page.get_by_role("heading", level=1, name=leaf, exact=True)).to_be_visible()
+
+
+def test_text_typed_while_the_page_arrives_is_searched(page: Page, assert_accessible):
+    """A page swapped in by htmx is inert until it settles; what was typed then still counts."""
+    sign_in(page, assert_accessible)
+    page.evaluate("htmx.config.defaultSettleDelay = 1500")  # widen the moment to hit it surely
+    open_tree(page)
+    search = page.get_by_role("searchbox", name="Search organizations")
+    search.fill("Infrastructure")
+    assert page.evaluate("document.querySelector('.htmx-added') !== null"), "page already settled"
+    results = page.get_by_role("list", name="Matching organizations")
+    expect(results.get_by_role("listitem")).to_contain_text(
+        ["Acme Corporation › Engineering › Platform › Infrastructure"]
+    )
+    expect(page).to_have_url(re.compile(r"/t/acme/orgs/\?q=Infrastructure$"))
+    assert_accessible(page)

@@ -191,14 +191,13 @@ def member_rows(
     (3 without ``chain``)."""
     if not users:
         return []
-    return _rows(org, users, role_catalog(tenant.id), chain or chain_of(org))
+    chain = chain if chain is not None else chain_of(org)
+    return _rows(org, users, role_catalog(tenant.id), chain)
 
 
 def _rows(
     org: Organization, users: list[User], catalog: dict[str, RoleDef], chain: list[OrgRef]
 ) -> list[MemberRow]:
-    if not users:
-        return []
     ids = [user.id for user in users]
     by_id = {step.id: step for step in chain}
     nearness = {step.id: depth for depth, step in enumerate(chain)}
@@ -294,14 +293,7 @@ def safe_cell(value: str) -> str:
 
 def is_direct_member(org: Organization, user: User) -> bool:
     """Whether ``user`` holds a role in ``org`` itself (and so may leave it); one query."""
-    return (
-        db.session.scalar(
-            sa.select(Membership.id).where(
-                Membership.org_id == org.id, Membership.user_id == user.id
-            )
-        )
-        is not None
-    )
+    return _direct_membership(org, user) is not None
 
 
 def _direct_membership(org: Organization, user: User) -> Membership | None:

@@ -60,6 +60,12 @@ def parse_args() -> argparse.Namespace:
         help="which requests the p95 target covers (all; no-hashing with --quick)",
     )
     parser.add_argument("--wait", default=None, help="think time MIN,MAX seconds (2,8)")
+    parser.add_argument(
+        "--accept-weight",
+        type=int,
+        default=None,
+        help="task weight of accepting an emailed invitation (2; 8 with --quick)",
+    )
     parser.add_argument("--server", default=h.SHARED_SERVER, help="PostgreSQL server URL")
     args = parser.parse_args()
     if args.quick:
@@ -69,6 +75,9 @@ def parse_args() -> argparse.Namespace:
     args.p95_scope = args.p95_scope or ("no-hashing" if args.quick else "all")
     # A short run needs short think times, or the sign-ins would be most of its requests.
     args.wait = args.wait or ("0.5,2" if args.quick else "2,8")
+    # A short run has few turns per person; at the full run's weight, some short runs
+    # accepted no invitation at all and checked nothing about acceptances.
+    args.accept_weight = args.accept_weight or (8 if args.quick else 2)
     # Everyone signs in while ramping up (argon2id: ~0.27 s of CPU each), then all of
     # them keep going for --duration; the stats cover both.
     args.ramp = int(args.users / args.spawn_rate + 0.999)
@@ -175,6 +184,7 @@ def main() -> int:
             LOAD_SINK_DB=str(sink.db_path),
             LOAD_RUN=run,
             LOAD_WAIT=args.wait,
+            LOAD_ACCEPT_WEIGHT=str(args.accept_weight),
             LOAD_SAMPLES=str(tmp / "samples.tsv"),
         )
         if args.warm_up:

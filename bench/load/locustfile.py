@@ -9,6 +9,8 @@ Run by ``load_test.py`` (which prepares everything and passes it in the environm
 - ``LOAD_SINK_DB``: the SMTP sink's SQLite file, where invitees find their email;
 - ``LOAD_RUN``: a tag put in every address this run invites;
 - ``LOAD_WAIT``: think time between tasks, ``MIN,MAX`` seconds (default 2,8);
+- ``LOAD_ACCEPT_WEIGHT``: how often a person turns to the invitations waiting in the sink,
+  as a task weight (default 2, of 27 in all);
 - ``LOAD_SAMPLES``: a file that gets every request as ``name<TAB>status<TAB>ms`` at the
   end, so exact percentiles can be computed (locust's own are rounded).
 
@@ -39,6 +41,7 @@ TENANT = os.environ.get("LOAD_TENANT", "acme")
 PASSWORD = os.environ.get("LOAD_PASSWORD", "demo-password-1")
 RUN = os.environ.get("LOAD_RUN", "run")
 WAIT_MIN, WAIT_MAX = (float(x) for x in os.environ.get("LOAD_WAIT", "2,8").split(","))
+ACCEPT_WEIGHT = int(os.environ.get("LOAD_ACCEPT_WEIGHT", "2"))
 API_KEY = os.environ.get("LOAD_API_KEY", "")
 SINK_DB = os.environ.get("LOAD_SINK_DB", "")
 INVITEE_DOMAIN = "invitees.load.example"  # .test is refused: a special-use name
@@ -237,7 +240,7 @@ class TenantAdmin(HttpUser):
             now = time.monotonic()
             self.waiting.extend((item["email"], now, False) for item in response.json()["data"])
 
-    @task(2)
+    @task(ACCEPT_WEIGHT)
     def accept_invitation(self) -> None:
         """The invitee opens the emailed link in their own browser and joins."""
         for _ in range(len(self.waiting)):

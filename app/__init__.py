@@ -32,10 +32,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     register_extensions(app)
-    register_blueprints(app)
-    register_errorhandlers(app)
-    register_request_hooks(app)
-    register_template_helpers(app)
+    register_web(app)
+    register_api(app)
     register_commands(app)
     start_dev_mail_delivery(app)
     return app
@@ -43,8 +41,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from app import database, models  # noqa: F401  (models register their tables)
-    from app.auth_session import configure_login
-    from app.security import SecureWhenHttpsSessionInterface
 
     db.init_app(app)
     with app.app_context():
@@ -57,58 +53,32 @@ def register_extensions(app: Flask) -> None:
     # helpers), and loading it for every render would fail every error page with the
     # database down.
     login_manager.init_app(app, add_context_processor=False)
-    configure_login(login_manager)
-    app.session_interface = SecureWhenHttpsSessionInterface()
 
 
-def register_blueprints(app: Flask) -> None:
+def register_web(app: Flask) -> None:
+    """Pages, their error policy, security headers and template helpers."""
+    from app import web
+
+    web.register(app)
+
+
+def register_api(app: Flask) -> None:
     from app.api import bp as api_bp
-    from app.invitations import bp as invitations_bp
-    from app.main import bp as main_bp
-    from app.staff import bp as staff_bp
-    from app.tenant import bp as tenant_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(staff_bp)
-    app.register_blueprint(tenant_bp)
-    app.register_blueprint(invitations_bp)
     # The API authenticates every request by its Authorization header, never by a
     # cookie, so a forged cross-site request carries nothing to forge with.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
-    if app.debug:
-        # The development mailbox exists only in debug mode (404 otherwise).
-        from app.dev import bp as dev_bp
-
-        app.register_blueprint(dev_bp)
 
 
-def register_errorhandlers(app: Flask) -> None:
-    from app.errors import register
-
-    register(app)
-
-
-def register_request_hooks(app: Flask) -> None:
-    from app.security import set_security_headers
-
-    app.after_request(set_security_headers)
-
-
-def register_template_helpers(app: Flask) -> None:
-    from app.templating import register
+def register_commands(app: Flask) -> None:
+    from app.cli import register
 
     register(app)
 
 
 def start_dev_mail_delivery(app: Flask) -> None:
-    from app.dev import delivery
+    from app.web.dev import delivery
 
     if delivery.should_start(app):
         delivery.start(app)
-
-
-def register_commands(app: Flask) -> None:
-    from app.commands import register
-
-    register(app)

@@ -79,7 +79,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "TOKEN_RATE_LIMIT": os.environ.get("TOKEN_RATE_LIMIT") or "30 per minute",
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
         # Cookies: HttpOnly and SameSite=Lax always; Secure whenever the request is https
-        # (see app.security.SecureWhenHttpsSessionInterface) or when forced here.
+        # (see app.web.security.SecureWhenHttpsSessionInterface) or when forced here.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": bool(base_url and base_url.startswith("https://")),

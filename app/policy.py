@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from app.errors import PermissionDenied
 from app.extensions import db
 from app.models import (
     ActorType,
@@ -24,17 +26,17 @@ from app.models import (
     OrgClosure,
     StaffRole,
     StaffUser,
-    Tenant,
     TenantRole,
     User,
 )
-from app.services.errors import PermissionDenied
 
 if TYPE_CHECKING:
-    from app.services.actors import Actor
+    from app.actors import Actor
 
 
-class Perm:
+class Perm(StrEnum):
+    """What someone may do in an org (and, by inheritance, in everything below it)."""
+
     ORG_READ = "org:read"
     ORG_UPDATE = "org:update"
     ORG_DELETE = "org:delete"
@@ -67,6 +69,52 @@ PERMISSION_LABELS: dict[str, str] = {
 ALL_PERMISSIONS = frozenset(PERMISSION_LABELS)
 
 
+class UnknownPermission(LookupError):
+    """A permission name that is not one of ``Perm``: a typo in code or a template."""
+
+
+class TenantPerm(StrEnum):
+    """What someone may do to the tenant as a whole; held by tenant role, not org role."""
+
+    SETTINGS_UPDATE = "tenant:settings"  # sign-up rules, personal orgs, seats
+    ROLES_MANAGE = "tenant:roles"  # custom roles
+    API_KEYS_MANAGE = "tenant:api_keys"
+    SIGNING_KEYS_MANAGE = "tenant:signing_keys"  # rotate keys, token settings
+    AUDIT_READ = "tenant:audit"  # the whole tenant's audit log
+    USERS_MANAGE = "tenant:users"  # deactivate and reactivate accounts
+    ORGS_RESTORE = "tenant:restore"  # see and restore deleted organizations
+    ORGS_CREATE_TOP_LEVEL = "tenant:create_top_level_org"
+
+
+_TENANT_ADMIN = frozenset(
+    {
+        TenantPerm.SETTINGS_UPDATE,
+        TenantPerm.ROLES_MANAGE,
+        TenantPerm.API_KEYS_MANAGE,
+        TenantPerm.SIGNING_KEYS_MANAGE,
+        TenantPerm.AUDIT_READ,
+        TenantPerm.USERS_MANAGE,
+        TenantPerm.ORGS_CREATE_TOP_LEVEL,
+    }
+)
+TENANT_ROLE_PERMISSIONS: dict[str, frozenset[TenantPerm]] = {
+    TenantRole.OWNER: _TENANT_ADMIN | {TenantPerm.ORGS_RESTORE},
+    TenantRole.ADMIN: _TENANT_ADMIN,
+    TenantRole.MEMBER: frozenset(),
+}
+# What each tenant-level gate says when it refuses.
+TENANT_REFUSALS: dict[TenantPerm, str] = {
+    TenantPerm.SETTINGS_UPDATE: "Only tenant owners and admins can change tenant settings.",
+    TenantPerm.ROLES_MANAGE: "Only tenant owners and admins manage roles.",
+    TenantPerm.API_KEYS_MANAGE: "Only tenant owners and admins manage API keys.",
+    TenantPerm.SIGNING_KEYS_MANAGE: "Only tenant owners and admins manage signing keys and tokens.",
+    TenantPerm.AUDIT_READ: "Only tenant owners and admins can read the whole tenant's audit log.",
+    TenantPerm.USERS_MANAGE: "Only tenant owners and admins can manage users.",
+    TenantPerm.ORGS_RESTORE: "Only a tenant owner can see and restore deleted organizations.",
+    TenantPerm.ORGS_CREATE_TOP_LEVEL: "You can't create top-level organizations in this tenant.",
+}
+
+
 class Role:
     OWNER = "owner"
     ADMIN = "admin"
@@ -91,11 +139,16 @@ class RoleDef:
 
 BUILT_IN_ROLES: dict[str, RoleDef] = {
     Role.OWNER: RoleDef(
-        Role.OWNER, "Owner", ALL_PERMISSIONS, True,
+        Role.OWNER, "Owner", frozenset(Perm), True,
         "Everything, including deleting the organization and transferring ownership.",
     ),
     Role.ADMIN: RoleDef(
-        Role.ADMIN, "Admin", ALL_PERMISSIONS - {Perm.ORG_DELETE}, True,
+        Role.ADMIN, "Admin", frozenset({
+            Perm.ORG_READ, Perm.ORG_UPDATE, Perm.ORG_CREATE_CHILD,
+            Perm.MEMBERS_READ, Perm.MEMBERS_INVITE, Perm.MEMBERS_UPDATE_ROLE,
+            Perm.MEMBERS_REMOVE, Perm.TEAMS_MANAGE, Perm.SETTINGS_UPDATE,
+            Perm.AUDIT_READ, Perm.API_KEYS_MANAGE,
+        }), True,
         "Manages members, invitations, teams, settings and sub-organizations.",
     ),
     Role.MEMBER: RoleDef(
@@ -148,6 +201,8 @@ class OrgAccess:
     via_tenant_role: bool = False
 
     def can(self, permission: str) -> bool:
+        if permission not in ALL_PERMISSIONS:
+            raise UnknownPermission(f"No such permission: {permission!r}")
         return permission in self.permissions
 
 
@@ -236,18 +291,28 @@ def can_manage_member(
     return True
 
 
+def tenant_can(user: User, permission: TenantPerm) -> bool:
+    """May ``user`` do ``permission`` to their tenant as a whole?"""
+    if permission == TenantPerm.ORGS_CREATE_TOP_LEVEL and user.tenant.members_can_create_orgs:
+        return True
+    return permission in TENANT_ROLE_PERMISSIONS.get(user.tenant_role, frozenset())
+
+
+def require_tenant(actor: Actor, permission: TenantPerm) -> None:
+    """Services call this for tenant-level changes. A user needs ``permission`` by their
+    tenant role; the tenant's own code (an API key) and the command line act for the
+    tenant as a whole; staff have their own gates (``require_staff_permission``)."""
+    if actor.user is not None and not tenant_can(actor.user, permission):
+        raise PermissionDenied(TENANT_REFUSALS[permission])
+
+
 def can_create_top_level_org(user: User) -> bool:
-    tenant: Tenant = user.tenant
-    return user.is_tenant_admin or tenant.members_can_create_orgs
-
-
-def is_tenant_manager(user: User) -> bool:
-    return user.tenant_role in (TenantRole.OWNER, TenantRole.ADMIN)
+    return tenant_can(user, TenantPerm.ORGS_CREATE_TOP_LEVEL)
 
 
 def tenant_permissions(user: User) -> frozenset[str]:
-    """What a user holds tenant-wide: a tenant owner everything, a tenant admin what an
-    org admin holds everywhere, anyone else nothing beyond their orgs."""
+    """What a user holds in every org by their tenant role: a tenant owner everything, a
+    tenant admin what an org admin holds, anyone else nothing beyond their orgs."""
     if user.tenant_role == TenantRole.OWNER:
         return ALL_PERMISSIONS
     if user.tenant_role == TenantRole.ADMIN:

@@ -41,9 +41,10 @@ from app.extensions import db
 from app.ids import new_public_id
 from app.models import Membership, OrgClosure, Tenant, User, utcnow
 from app.policy import Role
-from app.security import hash_password
-from app.services import bulk, demo
-from app.services.actors import Actor
+from app.credentials import hash_password
+from app.seed import bulk
+from app.seed import demo
+from app.actors import Actor
 from app.services.orgs import create_org
 
 TARGET_MS = _common.TARGET_MS

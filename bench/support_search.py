@@ -28,7 +28,7 @@ from app import create_app
 from app.extensions import db
 from app.ids import PREFIXES, new_public_id
 from app.models import Organization, StaffUser, Tenant, User, utcnow
-from app.security import hash_password
+from app.credentials import hash_password
 
 TARGET_MS = 50.0
 USERS, ORGS, TENANTS = 100_000, 20_000, 50

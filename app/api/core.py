@@ -16,14 +16,14 @@ from typing import Any
 from flask import Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 
+from app.actors import Actor
 from app.api import bp
 from app.api.schemas import ErrorBody
+from app.credentials import hash_token
+from app.errors import NotFound, ServiceError
 from app.extensions import db, limiter
 from app.models import ApiKey, Tenant
 from app.services import api_keys
-from app.services.actors import Actor
-from app.services.errors import NotFound, ServiceError
-from app.tokens import hash_token
 
 PUBLIC_ID = re.compile(r"^[a-z]{2,5}_[0-9A-HJKMNP-TV-Z]{26}$")
 JSON = "application/json"

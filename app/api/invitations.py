@@ -16,9 +16,9 @@ from app.api.schemas import (
     ListInvitationsQuery,
     Page,
 )
+from app.errors import Conflict, ValidationFailed
 from app.models import Invitation as InvitationRow
 from app.services import invitations, orgs
-from app.services.errors import Conflict, ValidationFailed
 from app.services.invitations import Outcome, RateLimited
 
 TAG = "Invitations"

@@ -8,9 +8,9 @@ from app.api import present
 from app.api.core import operation
 from app.api.paging import page_of
 from app.api.schemas import AddMember, ChangeRole, ListMembersQuery, Member, Page
+from app.errors import NotFound
 from app.models import User
 from app.services import members, orgs
-from app.services.errors import NotFound
 
 TAG = "Members"
 

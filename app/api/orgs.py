@@ -22,6 +22,7 @@ from app.policy import Role
 from app.services import members, orgs
 
 TAG = "Organizations"
+UPDATE_ORG_PROFILE_FIELDS = tuple(f for f in UpdateOrg.model_fields if f not in orgs.DATA_FIELDS)
 
 
 def _org(org_id: str) -> Organization:
@@ -58,22 +59,22 @@ def get_org(org_id: str) -> Org:
 @operation("PATCH", "/orgs/<org_id>", summary="Update an organization", tag=TAG,
            body=UpdateOrg, response=Org, errors=(404, 409, 422))  # fmt: skip
 def update_org(org_id: str, body: UpdateOrg) -> Org:
-    """Only the fields sent change; `logo_url: null` removes the logo."""
+    """Only the fields sent change. `null` clears a field that may be empty (`logo_url`)
+    and leaves one that may not (`name`, `slug`, metadata) as it is."""
     org = _org(org_id)
-    sent = body.model_fields_set
-    if sent & {"name", "slug", "logo_url"}:
-        orgs.update_org(
-            g.actor,
-            g.tenant,
-            org,
-            name=body.name if body.name is not None else org.name,
-            slug=body.slug if body.slug is not None else org.slug,
-            logo_url=body.logo_url if "logo_url" in sent else org.logo_url,
-        )
-    for field in orgs.DATA_FIELDS:
-        value = getattr(body, field)
-        if field in sent and value is not None:
-            orgs.update_org_data(g.actor, g.tenant, org, field, value)
+    sent = {
+        field: value
+        for field, value in body.model_dump(exclude_unset=True).items()
+        if value is not None or Organization.__table__.c[field].nullable
+    }
+    data = {field: sent.pop(field) for field in orgs.DATA_FIELDS if field in sent}
+    if sent:
+        # Every other field of UpdateOrg is the org's own; one the service doesn't take
+        # fails loudly here instead of being accepted and dropped.
+        current = {field: getattr(org, field) for field in UPDATE_ORG_PROFILE_FIELDS}
+        orgs.update_org(g.actor, g.tenant, org, **{**current, **sent})
+    for field, value in data.items():
+        orgs.update_org_data(g.actor, g.tenant, org, field, value)
     return present.org(org)
 
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from app.api.core import BadRequest
 from app.api.schemas import PageQuery
-from app.pagination import keyset
+from app.services.pagination import keyset
 
 
 def encode_cursor(value: int) -> str:

@@ -149,9 +149,5 @@ class StaffUser(SessionIdentity, TimestampMixin, db.Model):
     def display_name(self) -> str:
         return self.name or self.email
 
-    @property
-    def is_superadmin(self) -> bool:
-        return self.role == StaffRole.SUPERADMIN
-
     def __repr__(self) -> str:
         return f"<StaffUser {self.email}>"

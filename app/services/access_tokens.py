@@ -22,12 +22,12 @@ from flask import current_app, has_request_context, request
 from jwt.algorithms import RSAAlgorithm
 from ulid import ULID
 
+from app.actors import Actor
+from app.errors import ServiceError, ValidationFailed
 from app.extensions import db
 from app.models import Membership, Organization, SigningKey, Tenant, User, utcnow
-from app.policy import NO_ACCESS, OrgAccess, access
+from app.policy import NO_ACCESS, OrgAccess, TenantPerm, access, require_tenant
 from app.services import accounts, audit, orgs
-from app.services.actors import Actor
-from app.services.errors import PermissionDenied, ServiceError, ValidationFailed
 
 ALGORITHM = "RS256"
 MIN_LIFETIME_MINUTES = 1
@@ -126,8 +126,7 @@ def jwks(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
 
 def rotate(actor: Actor, tenant: Tenant) -> SigningKey:
     """A new signing key; the old one stays published until its last token expires."""
-    if actor.user is not None and not actor.user.is_tenant_admin:
-        raise PermissionDenied("Only tenant owners and admins rotate signing keys.")
+    require_tenant(actor, TenantPerm.SIGNING_KEYS_MANAGE)
     accounts.lock_tenant(tenant)
     now = utcnow()
     retired = list(
@@ -274,8 +273,7 @@ def current_org(verified: VerifiedToken) -> Organization | None:
 def update_settings(
     actor: Actor, tenant: Tenant, *, audience: str | None, lifetime_minutes: int
 ) -> Tenant:
-    if actor.user is not None and not actor.user.is_tenant_admin:
-        raise PermissionDenied("Only tenant owners and admins change token settings.")
+    require_tenant(actor, TenantPerm.SIGNING_KEYS_MANAGE)
     if not MIN_LIFETIME_MINUTES <= lifetime_minutes <= MAX_LIFETIME_MINUTES:
         raise ValidationFailed(
             f"Use {MIN_LIFETIME_MINUTES} to {MAX_LIFETIME_MINUTES} minutes.",

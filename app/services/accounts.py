@@ -5,13 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 
+from app.actors import Actor
+from app.credentials import hash_password, password_needs_rehash, verify_password
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import StaffRole, StaffUser, Tenant, TenantRole, User, utcnow
-from app.policy import StaffAction, require_staff_permission
-from app.security import hash_password, password_needs_rehash, verify_password
+from app.policy import StaffAction, TenantPerm, require_staff_permission, tenant_can
 from app.services import audit, orgs
-from app.services.actors import Actor
-from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.services.validation import (
     check_password,
     clean_name,
@@ -256,7 +256,7 @@ def _require_user_manager(actor: Actor, user: User, verb: str) -> None:
     me = actor.user
     if me is None:
         return
-    if not me.is_tenant_admin:
+    if not tenant_can(me, TenantPerm.USERS_MANAGE):
         raise PermissionDenied(f"Only tenant owners and admins can {verb} users.")
     if me.id == user.id:
         raise PermissionDenied(f"You can't {verb} your own account.")

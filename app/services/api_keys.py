@@ -8,14 +8,14 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.actors import Actor
+from app.credentials import hash_token, new_token
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
-from app.models import ApiKey, Tenant, User, utcnow
-from app.policy import Perm, tenant_permissions
+from app.models import ApiKey, Tenant, utcnow
+from app.policy import TenantPerm, require_tenant
 from app.services import audit
-from app.services.actors import Actor
-from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.services.validation import clean_name
-from app.tokens import hash_token, new_token
 
 KEY_PREFIX = "tk_"
 MAX_KEYS_PER_TENANT = 100
@@ -28,15 +28,6 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 class NewApiKey:
     key: ApiKey
     secret: str  # shown once; only its hash is stored
-
-
-def can_manage(user: User) -> bool:
-    return Perm.API_KEYS_MANAGE in tenant_permissions(user)
-
-
-def _require_manager(actor: Actor) -> None:
-    if actor.user is not None and not can_manage(actor.user):
-        raise PermissionDenied("Only tenant owners and admins manage API keys.")
 
 
 def list_keys(tenant: Tenant) -> list[ApiKey]:
@@ -61,7 +52,7 @@ def get_key(tenant: Tenant, public_id: str) -> ApiKey:
 def create_key(
     actor: Actor, tenant: Tenant, *, name: str, expires_in_days: int | None = None
 ) -> NewApiKey:
-    _require_manager(actor)
+    require_tenant(actor, TenantPerm.API_KEYS_MANAGE)
     name = clean_name(name, limit=80)
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
         raise ValidationFailed(
@@ -96,7 +87,7 @@ def create_key(
 
 
 def revoke_key(actor: Actor, tenant: Tenant, key: ApiKey) -> ApiKey:
-    _require_manager(actor)
+    require_tenant(actor, TenantPerm.API_KEYS_MANAGE)
     if key.tenant_id != tenant.id:
         raise NotFound("No such API key.")
     if key.revoked_at is not None:

@@ -14,6 +14,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 
+from app import mail
+from app.actors import Actor
+from app.credentials import hash_token, new_token
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.ids import PREFIXES, new_public_id
 from app.models import (
@@ -29,13 +33,10 @@ from app.models import (
     User,
     utcnow,
 )
-from app.pagination import Page, paginate
 from app.policy import Perm, actor_access, grantable_roles, role_catalog
-from app.services import accounts, audit, lookup, mail, members, orgs, tenants
-from app.services.actors import Actor
-from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.services import accounts, audit, lookup, members, orgs, tenants
+from app.services.pagination import Page, paginate
 from app.services.validation import email_domain, normalize_email
-from app.tokens import hash_token, new_token
 
 MAX_ADDRESSES = 1000
 MAX_MESSAGE = 1000
@@ -302,7 +303,7 @@ def _queue_email(tenant, org, invitation, token, *, inviter: User | None, flush=
         invitation=invitation,
         inviter_name=inviter_name,
         role_name=role.name if role else invitation.role,
-        link=mail.external_url("invitations.show", token=token),
+        link=mail.external_url("invitee.show", token=token),
     )
 
 
@@ -593,7 +594,7 @@ def create_join_link(
         target_id=link.public_id, target_label=org.name,
         after={"role": role, "max_uses": max_uses, "allowed_domain": domain},
     )  # fmt: skip
-    return NewJoinLink(link, mail.external_url("invitations.join", token=token))
+    return NewJoinLink(link, mail.external_url("invitee.join", token=token))
 
 
 def list_join_links(org: Organization) -> list[JoinLink]:

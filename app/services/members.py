@@ -15,10 +15,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from app.actors import Actor
 from app.database import one_of
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import Membership, Organization, OrgClosure, Team, TeamMember, Tenant, User
-from app.pagination import Page
 from app.policy import (
     OrgAccess,
     Perm,
@@ -32,8 +33,7 @@ from app.policy import (
     strongest,
 )
 from app.services import audit
-from app.services.actors import Actor
-from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.services.pagination import Page
 from app.services.validation import escape_like
 
 # Up to this many memberships in an org's tree (or holders of the role filtered on),

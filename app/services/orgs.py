@@ -17,6 +17,8 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 import sqlalchemy.orm as so
 
+from app.actors import Actor
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -32,14 +34,14 @@ from app.policy import (
     OrgAccess,
     Perm,
     Role,
+    TenantPerm,
     access,
     actor_access,
     can_create_top_level_org,
+    require_tenant,
     roles_in_orgs,
 )
 from app.services import audit, lookup
-from app.services.actors import Actor
-from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.services.validation import clean_name, escape_like, make_slug, next_free_slug
 
 SLUG_RETRIES = 5
@@ -729,14 +731,9 @@ def delete_org(actor: Actor, tenant: Tenant, org: Organization) -> int:
     return result.rowcount
 
 
-def can_restore(user: User) -> bool:
-    return user.tenant_role == "owner"
-
-
 def restore_org(actor: Actor, tenant: Tenant, org: Organization) -> int:
     """Bring back an org together with everything its deletion hid."""
-    if actor.user is not None and not can_restore(actor.user):
-        raise PermissionDenied("Only a tenant owner can restore organizations.")
+    require_tenant(actor, TenantPerm.ORGS_RESTORE)
     if org.deleted_root_id != org.id:
         raise Conflict("This organization was deleted with a parent: restore that one.")
     if org.parent_id is not None:

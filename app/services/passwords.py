@@ -6,15 +6,15 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app import mail
+from app.actors import Actor
+from app.credentials import hash_password, hash_token, new_token
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import PasswordResetToken, Tenant, User, utcnow
-from app.security import hash_password
-from app.services import audit, mail
+from app.services import audit
 from app.services.accounts import end_all_sessions, find_user
-from app.services.actors import Actor
-from app.services.errors import ValidationFailed
 from app.services.validation import check_password, normalize_email
-from app.tokens import hash_token, new_token
 
 RESET_LIFETIME = timedelta(hours=1)
 WELCOME_LIFETIME = timedelta(days=7)

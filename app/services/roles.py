@@ -6,26 +6,23 @@ import re
 
 import sqlalchemy as sa
 
+from app.actors import Actor
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import CustomRole, Membership, Organization, Tenant
 from app.policy import (
     ALL_PERMISSIONS,
     Role,
+    TenantPerm,
     forget_role_catalog,
+    require_tenant,
     role_catalog,
     tenant_permissions,
 )
 from app.services import audit
-from app.services.actors import Actor
-from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.services.validation import clean_name
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-
-
-def _require_tenant_manager(actor: Actor) -> None:
-    if actor.user is not None and not actor.user.is_tenant_admin:
-        raise PermissionDenied("Only tenant owners and admins manage roles.")
 
 
 def _actor_permissions(actor: Actor) -> frozenset[str]:
@@ -83,7 +80,7 @@ def list_custom_roles(tenant: Tenant) -> list[tuple[CustomRole, int]]:
 def create_role(
     actor: Actor, tenant: Tenant, *, key: str, name: str, description: str, permissions: list[str]
 ) -> CustomRole:
-    _require_tenant_manager(actor)
+    require_tenant(actor, TenantPerm.ROLES_MANAGE)
     key = (key or "").strip().lower()
     if not KEY_PATTERN.match(key):
         raise ValidationFailed(
@@ -117,7 +114,7 @@ def update_role(
     description: str,
     permissions: list[str],
 ) -> CustomRole:
-    _require_tenant_manager(actor)
+    require_tenant(actor, TenantPerm.ROLES_MANAGE)
     name, description, permissions = _clean(
         actor, name=name, description=description, permissions=permissions
     )
@@ -140,7 +137,7 @@ def delete_role(
     actor: Actor, tenant: Tenant, role: CustomRole, *, reassign_to: str | None = None
 ) -> int:
     """Delete a role; memberships still using it must be moved to ``reassign_to``."""
-    _require_tenant_manager(actor)
+    require_tenant(actor, TenantPerm.ROLES_MANAGE)
     in_use = (
         sa.select(Membership.id)
         .join(Organization, Organization.id == Membership.org_id)

@@ -20,6 +20,8 @@ import sqlalchemy.orm as so
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from app.actors import Actor
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -34,12 +36,10 @@ from app.models import (
     User,
     utcnow,
 )
-from app.pagination import Page, paginate
 from app.policy import StaffAction, require_staff_permission
 from app.services import audit, orgs, passwords, tenants
-from app.services.actors import Actor
-from app.services.errors import Conflict, NotFound, ValidationFailed
 from app.services.orgs import PathStep
+from app.services.pagination import Page, paginate
 from app.services.validation import escape_like
 
 SEARCH_LIMIT = 20

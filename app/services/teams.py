@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 
+from app.actors import Actor
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import Organization, Team, TeamMember, Tenant, User
 from app.policy import Perm, actor_access
 from app.services import audit
-from app.services.actors import Actor
-from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.services.members import member_row
 from app.services.validation import clean_name
 

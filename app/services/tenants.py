@@ -5,14 +5,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 
+from app.actors import Actor
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Tenant, TenantRole, TenantStatus, User, utcnow
-from app.pagination import Page, paginate
-from app.policy import StaffAction, require_staff_permission
+from app.policy import StaffAction, TenantPerm, require_staff_permission, require_tenant
 from app.services import audit, passwords
 from app.services.accounts import create_user
-from app.services.actors import Actor
-from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.services.pagination import Page, paginate
 from app.services.validation import (
     check_password,
     clean_name,
@@ -188,9 +188,7 @@ def update_tenant_rules(
     seat_limit: int | None = None,
 ) -> Tenant:
     """The tenant's auth and organization rules (tenant owners and admins)."""
-    user = actor.user
-    if user is not None and not user.is_tenant_admin:
-        raise PermissionDenied("Only tenant owners and admins can change tenant settings.")
+    require_tenant(actor, TenantPerm.SETTINGS_UPDATE)
     domains = sorted({clean_domain(d) for d in signup_email_domains if d.strip()})
     if seat_limit is not None and not 1 <= seat_limit <= 1_000_000:
         raise ValidationFailed(

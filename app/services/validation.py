@@ -7,8 +7,8 @@ from collections.abc import Callable
 from email_validator import EmailNotValidError, validate_email
 from slugify import slugify
 
-from app.security import MIN_PASSWORD_LENGTH
-from app.services.errors import ValidationFailed
+from app.credentials import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.errors import ValidationFailed
 
 RESERVED_SLUGS = frozenset(
     {
@@ -46,6 +46,8 @@ RESERVED_SLUGS = frozenset(
     }
 )
 MAX_SLUG_LENGTH = 60
+MAX_NAME_LENGTH = 120
+MAX_EMAIL_LENGTH = 254  # RFC 5321's longest forward path
 
 
 def normalize_email(raw: str | None, *, field: str = "email") -> str:
@@ -61,7 +63,7 @@ def email_domain(email: str) -> str:
     return email.rsplit("@", 1)[1]
 
 
-def clean_name(raw: str | None, *, field: str = "name", limit: int = 120) -> str:
+def clean_name(raw: str | None, *, field: str = "name", limit: int = MAX_NAME_LENGTH) -> str:
     name = " ".join((raw or "").split())
     if not name:
         raise ValidationFailed("Enter a name.", field=field)
@@ -75,7 +77,7 @@ def check_password(password: str | None, *, field: str = "password") -> str:
         raise ValidationFailed(
             f"Use at least {MIN_PASSWORD_LENGTH} characters for the password.", field=field
         )
-    if len(password) > 1024:
+    if len(password) > MAX_PASSWORD_LENGTH:
         raise ValidationFailed("That password is too long.", field=field)
     return password
 

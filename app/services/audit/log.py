@@ -1,0 +1,270 @@
+"""Reading the audit trail: the staff console's views and a tenant's own log.
+
+A tenant's log (its orgs' events, or one org's) is filtered by actor, action, target and
+a date range, read a page at a time or exported as CSV. Every query here is scoped by the
+tenant explicitly; an org's log is additionally scoped by the org.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from app.extensions import db
+from app.models import AuditEvent, Organization, Tenant
+from app.services.members import safe_cell
+from app.services.pagination import Page, paginate
+from app.services.validation import escape_like
+
+NEWEST_FIRST = (AuditEvent.created_at.desc(), AuditEvent.id.desc())
+EXPORT_BATCH = 500
+
+
+def recent_events(*, tenant: Tenant, limit: int = 20) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.tenant_id == tenant.id)
+            .order_by(*NEWEST_FIRST)
+            .limit(limit)
+        )
+    )
+
+
+def list_events(*, page: int = 1, per_page: int = 50) -> Page[AuditEvent]:
+    """Every event across the platform, newest first (the staff console's view)."""
+    stmt = sa.select(AuditEvent).options(so.joinedload(AuditEvent.tenant)).order_by(*NEWEST_FIRST)
+    return paginate(stmt, page, per_page)
+
+
+# --- a tenant's own log --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    """What to narrow a log to; empty strings and ``None`` mean "any".
+
+    ``actor`` and ``target`` match a fragment of the label (or the exact public id),
+    ``action`` is a prefix (``member.`` finds every member action), and the dates are
+    whole UTC days, both ends included.
+    """
+
+    actor: str = ""
+    action: str = ""
+    target: str = ""
+    since: date | None = None
+    until: date | None = None
+
+    @property
+    def active(self) -> bool:
+        return any((self.actor, self.action, self.target, self.since, self.until))
+
+
+def _contains(column: sa.ColumnElement[str], fragment: str) -> sa.ColumnElement[bool]:
+    return column.ilike(f"%{escape_like(fragment)}%", escape="\\")
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _scoped(tenant: Tenant, org: Organization | None, filters: EventFilters) -> sa.Select:
+    stmt = sa.select(AuditEvent).where(AuditEvent.tenant_id == tenant.id)
+    if org is not None:
+        # This org's own events; its sub-organizations keep their own logs.
+        stmt = stmt.where(AuditEvent.org_id == org.id)
+    if filters.actor:
+        stmt = stmt.where(
+            sa.or_(
+                _contains(AuditEvent.actor_label, filters.actor),
+                AuditEvent.actor_id == filters.actor,
+            )
+        )
+    if filters.action:
+        prefix = escape_like(filters.action.lower())
+        stmt = stmt.where(AuditEvent.action.like(f"{prefix}%", escape="\\"))
+    if filters.target:
+        stmt = stmt.where(
+            sa.or_(
+                _contains(AuditEvent.target_label, filters.target),
+                AuditEvent.target_id == filters.target,
+            )
+        )
+    if filters.since is not None:
+        stmt = stmt.where(AuditEvent.created_at >= _start_of(filters.since))
+    if filters.until is not None and filters.until < date.max:
+        stmt = stmt.where(AuditEvent.created_at < _start_of(filters.until + timedelta(days=1)))
+    return stmt
+
+
+def search_events(
+    tenant: Tenant,
+    *,
+    org: Organization | None = None,
+    filters: EventFilters | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[AuditEvent]:
+    """One page of a tenant's (or one org's) events, newest first; one query."""
+    stmt = _scoped(tenant, org, filters or EventFilters()).order_by(*NEWEST_FIRST)
+    return paginate(stmt, page, per_page)
+
+
+def iter_event_batches(
+    tenant: Tenant,
+    *,
+    org: Organization | None = None,
+    filters: EventFilters | None = None,
+    batch_size: int = EXPORT_BATCH,
+) -> Iterator[list[AuditEvent]]:
+    """Every matching event, newest first, in batches; keyset paging, so no batch rescans
+    the ones before it and events written meanwhile neither repeat nor shift the rest."""
+    stmt = _scoped(tenant, org, filters or EventFilters()).order_by(*NEWEST_FIRST)
+    last: AuditEvent | None = None
+    while True:
+        batch_stmt = stmt
+        if last is not None:
+            batch_stmt = stmt.where(
+                sa.or_(
+                    AuditEvent.created_at < last.created_at,
+                    sa.and_(AuditEvent.created_at == last.created_at, AuditEvent.id < last.id),
+                )
+            )
+        batch = list(db.session.scalars(batch_stmt.limit(batch_size)))
+        if batch:
+            yield batch
+        if len(batch) < batch_size:
+            return
+        last = batch[-1]
+
+
+def orgs_of(tenant: Tenant, events: Iterable[AuditEvent]) -> dict[int, Organization]:
+    """The orgs these events happened in (deleted ones included), by id; one query."""
+    ids = {event.org_id for event in events if event.org_id is not None}
+    if not ids:
+        return {}
+    return {
+        org.id: org
+        for org in db.session.scalars(
+            sa.select(Organization).where(
+                Organization.tenant_id == tenant.id, Organization.id.in_(ids)
+            )
+        )
+    }
+
+
+# --- showing one event ---------------------------------------------------------------
+
+MAX_VALUE_LENGTH = 80
+
+
+def one_line(text: Any) -> str:
+    """Whitespace and control characters folded to single spaces."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
+
+
+def _compact(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = one_line(text)
+    return text if len(text) <= MAX_VALUE_LENGTH else text[: MAX_VALUE_LENGTH - 1] + "…"
+
+
+def _as_dict(values: Any) -> dict[str, Any]:
+    if values is None:
+        return {}
+    return values if isinstance(values, dict) else {"value": values}
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    old: str | None  # None: the key was not there before
+    new: str | None  # None: the key is gone after
+
+
+def changes(event: AuditEvent) -> list[Change]:
+    """The event's before → after, key by key, unchanged keys left out; plain text
+    (one line, bounded), for the template to escape."""
+    before, after = _as_dict(event.before), _as_dict(event.after)
+    result = []
+    for key in sorted({*before, *after}, key=str):
+        if key in before and key in after and before[key] == after[key]:
+            continue
+        result.append(
+            Change(
+                key=_compact(key),
+                old=_compact(before[key]) if key in before else None,
+                new=_compact(after[key]) if key in after else None,
+            )
+        )
+    return result
+
+
+# --- CSV -----------------------------------------------------------------------------
+
+CSV_HEADER = [
+    "time_utc",
+    "organization",
+    "actor",
+    "actor_type",
+    "support",
+    "action",
+    "target_type",
+    "target_id",
+    "target",
+    "before",
+    "after",
+    "ip",
+]
+
+
+def _json_cell(values: Any) -> str:
+    if values is None:
+        return ""
+    return safe_cell(json.dumps(values, ensure_ascii=False, sort_keys=True, default=str))
+
+
+def export_csv(
+    tenant: Tenant, *, org: Organization | None = None, filters: EventFilters | None = None
+) -> Iterator[str]:
+    """The log as CSV text, a batch at a time, safe to open in a spreadsheet (no formulas)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_HEADER)
+    yield _flush(buffer)
+    for batch in iter_event_batches(tenant, org=org, filters=filters):
+        where = {org.id: org} if org is not None else orgs_of(tenant, batch)
+        for event in batch:
+            event_org = where.get(event.org_id) if event.org_id is not None else None
+            writer.writerow(
+                [
+                    event.created_at.isoformat(),
+                    event_org.slug if event_org is not None else "",
+                    safe_cell(event.actor_label),
+                    event.actor_type,
+                    "yes" if event.is_support else "no",
+                    safe_cell(event.action),
+                    safe_cell(event.target_type or ""),
+                    safe_cell(event.target_id or ""),
+                    safe_cell(event.target_label),
+                    _json_cell(event.before),
+                    _json_cell(event.after),
+                    safe_cell(event.ip or ""),
+                ]
+            )
+        yield _flush(buffer)
+
+
+def _flush(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text

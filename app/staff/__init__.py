@@ -1,7 +1,0 @@
-"""The support console for the platform's own staff, at ``/staff/``."""
-
-from flask import Blueprint
-
-bp = Blueprint("staff", __name__, url_prefix="/staff")
-
-from app.staff import routes  # noqa: E402, F401

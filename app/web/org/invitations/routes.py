@@ -1,0 +1,290 @@
+"""The org's invitations: invite people, the invitations list and its row actions, join
+links. Thin views over ``app.services.invitations``; all of it needs members:invite.
+
+Row actions (Resend, Revoke) are htmx requests aimed at their table row, as on the
+members page: the row comes back re-rendered, or with the service's refusal written
+inside it under the refusal's status. Without htmx they redirect with a flash, or fall
+through to the error page. No page ever shows an invitation's token.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Response, flash, redirect, request, url_for
+from wtforms import SelectChoice
+
+from app.errors import ServiceError, ValidationFailed
+from app.extensions import db
+from app.models import Invitation, InvitationStatus, JoinLink, User, utcnow
+from app.policy import Perm, Role, grantable_roles, role_catalog
+from app.services import invitations, orgs, teams
+from app.services.invitations import Outcome
+from app.web.org.invitations import bp
+from app.web.org.invitations.forms import CreateJoinLinkForm, InviteMembersForm
+from app.web.rendering import render, wants_fragment
+from app.web.scope import here
+from app.web.views import form_status, require
+
+PER_PAGE = 25
+OUTCOMES = (
+    Outcome.INVITED,
+    Outcome.ALREADY_MEMBER,
+    Outcome.ALREADY_INVITED,
+    Outcome.INVALID,
+    Outcome.DOMAIN_NOT_ALLOWED,
+    Outcome.SEAT_LIMIT,
+    Outcome.TOO_MANY,
+)
+
+CANNOT_INVITE = "You don't have permission to invite people to this organization."
+
+
+def _role_choices() -> list[SelectChoice]:
+    """Only the roles the viewer may hand out here."""
+    catalog = role_catalog(here.tenant.id)
+    return [SelectChoice(role.key, role.name) for role in grantable_roles(here.access, catalog)]
+
+
+def _default_role(choices: list[SelectChoice]) -> str | None:
+    """What a blank form offers: the mildest sensible role, never the strongest by accident."""
+    keys = [choice.value for choice in choices]
+    return Role.MEMBER if Role.MEMBER in keys else (keys[-1] if keys else None)
+
+
+def _invite_form() -> InviteMembersForm:
+    form = InviteMembersForm()
+    form.role.choices = _role_choices()
+    form.teams.choices = [SelectChoice(t.public_id, t.name) for t, _n in teams.list_teams(here.org)]
+    if not form.is_submitted():
+        form.role.data = _default_role(form.role.choices)
+    return form
+
+
+def _link_form(*, blank: bool = False) -> CreateJoinLinkForm:
+    choices = _role_choices()
+    if blank:
+        form = CreateJoinLinkForm(formdata=None, role=_default_role(choices))
+    else:
+        form = CreateJoinLinkForm()
+    form.role.choices = choices
+    return form
+
+
+# --- inviting ------------------------------------------------------------------------
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    require(Perm.MEMBERS_INVITE, CANNOT_INVITE)
+    form = _invite_form()
+    if form.validate_on_submit():
+        try:
+            results = invitations.invite(
+                here.actor,
+                here.tenant,
+                here.org,
+                addresses=form.addresses(),
+                role=form.data["role"],
+                team_ids=form.data["teams"],
+                message=form.data["message"] or "",
+            )  # too many this hour: RateLimited, the error policy's 429 page
+        except ValidationFailed as error:
+            db.session.rollback()
+            form.apply_service_error(error)
+        else:
+            db.session.commit()
+            counts = Counter(result.outcome for result in results)
+            return render(
+                "org_invitations/sent.html",
+                org=here.org,
+                breadcrumbs=orgs.ancestors(here.org),
+                results=results,
+                counts=[(outcome, counts[outcome]) for outcome in OUTCOMES if counts[outcome]],
+                skipped_formulas=form.skipped_formulas,
+            )
+    return render(
+        "org_invitations/new.html",
+        org=here.org,
+        breadcrumbs=orgs.ancestors(here.org),
+        form=form,
+        status=form_status(form),
+    )
+
+
+# --- the list ------------------------------------------------------------------------
+
+
+def _status_filter() -> str:
+    status = request.args.get("status", "")
+    return status if status in InvitationStatus.ALL else ""
+
+
+def _row_context(rows: list[Invitation]) -> dict[str, Any]:
+    """What invitation rows need besides themselves: role names and who invited."""
+    inviter_ids = {row.inviter_id for row in rows if row.inviter_id}
+    inviters = (
+        db.session.scalars(
+            sa.select(User).where(User.tenant_id == here.tenant.id, User.id.in_(inviter_ids))
+        )
+        if inviter_ids
+        else []
+    )
+    return {
+        "org": here.org,
+        "catalog": role_catalog(here.tenant.id),
+        "inviters": {user.id: user for user in inviters},
+        "now": utcnow(),
+    }
+
+
+@bp.get("")
+def index():
+    require(Perm.MEMBERS_INVITE, CANNOT_INVITE)
+    return _index_page(block="results")
+
+
+def _index_page(
+    *,
+    block: str | None = None,
+    link_form: CreateJoinLinkForm | None = None,
+    new_link_url: str | None = None,
+    status: int = 200,
+) -> Response:
+    status_filter = _status_filter()
+    page = invitations.list_invitations(
+        here.org,
+        status=status_filter or None,
+        page=request.args.get("page", 1, type=int),
+        per_page=PER_PAGE,
+    )
+    links = invitations.list_join_links(here.org)
+    return render(
+        "org_invitations/index.html",
+        block=block,
+        page=page,
+        statuses=InvitationStatus.ALL,
+        status_filter=status_filter,
+        breadcrumbs=orgs.ancestors(here.org),
+        links=[(link, invitations.join_link_state(link)) for link in links],
+        link_form=link_form or _link_form(blank=True),
+        new_link_url=new_link_url,
+        status=status,
+        **_row_context(page.items),
+    )
+
+
+# --- one invitation ------------------------------------------------------------------
+
+
+def _invitation(public_id: str) -> Invitation:
+    require(Perm.MEMBERS_INVITE, CANNOT_INVITE)
+    return invitations.get_invitation(here.org, public_id)
+
+
+def _row(
+    invitation: Invitation, *, error: str | None = None, notice: str | None = None, status=200
+) -> Response:
+    return render(
+        "org_invitations/_row.html",
+        invitation=invitation,
+        error=error,
+        notice=notice,
+        status=status,
+        **_row_context([invitation]),
+    )
+
+
+def _refused(public_id: str, error: ServiceError) -> Response:
+    """The row with the service's refusal inside it; without htmx, the error page."""
+    db.session.rollback()
+    if not wants_fragment():
+        raise error
+    return _row(_invitation(public_id), error=error.message, status=error.status_code)
+
+
+def _done(invitation: Invitation, notice: str, message: str) -> Response:
+    db.session.commit()
+    if wants_fragment():
+        return _row(invitation, notice=notice)
+    flash(message, "success")
+    return redirect(url_for("tenant.org.invitations.index"), code=303)
+
+
+@bp.post("/<public_id>/resend")
+def resend(public_id: str):
+    invitation = _invitation(public_id)
+    try:
+        invitations.resend(here.actor, here.tenant, here.org, invitation)
+    except ServiceError as error:
+        return _refused(public_id, error)
+    return _done(
+        invitation,
+        "Sent again; the earlier link no longer works.",
+        f"The invitation to {invitation.email} is sent again.",
+    )
+
+
+@bp.post("/<public_id>/revoke")
+def revoke(public_id: str):
+    invitation = _invitation(public_id)
+    try:
+        invitations.revoke(here.actor, here.tenant, here.org, invitation)
+    except ServiceError as error:
+        return _refused(public_id, error)
+    return _done(
+        invitation,
+        "Revoked: the link no longer works.",
+        f"The invitation to {invitation.email} is revoked.",
+    )
+
+
+# --- join links ----------------------------------------------------------------------
+
+
+@bp.route("/links", methods=["GET", "POST"])
+def create_link():
+    require(Perm.MEMBERS_INVITE, CANNOT_INVITE)
+    if request.method == "GET":  # e.g. a reload after creating one: the URL is not shown again
+        return redirect(url_for("tenant.org.invitations.index", _anchor="join-links"), code=303)
+    form = _link_form()
+    if form.validate():
+        try:
+            created = invitations.create_join_link(
+                here.actor,
+                here.tenant,
+                here.org,
+                role=form.data["role"],
+                max_uses=form.data["max_uses"],
+                expires_in_days=form.data["expires_in_days"],
+                allowed_domain=form.data["allowed_domain"],
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            form.apply_service_error(error)
+        else:
+            db.session.commit()
+            # Shown this once: only the token's hash is stored.
+            response = _index_page(new_link_url=created.url)
+            response.headers["Cache-Control"] = "no-store"
+            return response
+    return _index_page(link_form=form, status=form_status(form))
+
+
+@bp.post("/links/<public_id>/revoke")
+def revoke_link(public_id: str):
+    require(Perm.MEMBERS_INVITE, CANNOT_INVITE)
+    link: JoinLink = invitations.revoke_join_link(here.actor, here.tenant, here.org, public_id)
+    db.session.commit()
+    if wants_fragment():
+        return render(
+            "org_invitations/_link_row.html",
+            link=link,
+            state=invitations.join_link_state(link),
+            catalog=role_catalog(here.tenant.id),
+            notice="Revoked: the link no longer lets anyone join.",
+        )
+    flash("The join link is revoked: it no longer lets anyone join.", "success")
+    return redirect(url_for("tenant.org.invitations.index", _anchor="join-links"), code=303)

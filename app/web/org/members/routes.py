@@ -1,0 +1,247 @@
+"""The members page and its row actions: thin views over ``app.services.members``.
+
+Row actions (Role select, Remove) are htmx requests aimed at their table row: on success
+the row comes back re-rendered (or empty, so it disappears); when the service refuses,
+the row comes back with the refusal written inside it, under the refusal's own status
+(403, 409 or 422; base.html lets htmx swap them). Without htmx they redirect with a
+flash, or fall through to the error page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
+from wtforms import SelectChoice
+
+from app.errors import NotFound, ServiceError, ValidationFailed
+from app.extensions import db
+from app.models import User
+from app.policy import Perm, Role, access, can_manage_member, grantable_roles, role_catalog
+from app.services import members, orgs
+from app.web.org.members import bp
+from app.web.org.members.forms import ChangeRoleForm, TransferOwnershipForm
+from app.web.rendering import render, wants_fragment
+from app.web.scope import here
+from app.web.search_text import query_text
+from app.web.templating import UrlPattern
+from app.web.views import leave_page, require
+
+PER_PAGE = 50
+TRANSFER_CHOICES = 100
+
+
+def _filters() -> dict[str, str]:
+    """The list's search, role filter and sort from the query string, unknowns dropped."""
+    role = request.args.get("role", "")
+    sort = request.args.get("sort", "name")
+    return {
+        "query": query_text("q"),
+        "role": role if role in role_catalog(here.tenant.id) else "",
+        "sort": sort if sort in members.SORTS else "name",
+    }
+
+
+def _row_context() -> dict[str, Any]:
+    """What a member row needs to know about the viewer, for any number of rows."""
+    catalog = role_catalog(here.tenant.id)
+    viewer = here.access
+
+    def manageable(row: members.MemberRow) -> bool:
+        return row.direct_role is not None and can_manage_member(
+            viewer, row.direct_role, role_catalog(here.tenant.id)
+        )
+
+    grantable = grantable_roles(viewer, catalog)
+    return {
+        "org": here.org,
+        "access": viewer,
+        "catalog": catalog,
+        "grantable": grantable,
+        "grantable_keys": {role.key for role in grantable},
+        "manageable": manageable,
+        "role_url": UrlPattern("tenant.org.members.change_role", "member"),
+        "remove_url": UrlPattern("tenant.org.members.remove", "member"),
+        "org_url": UrlPattern("tenant.org.dashboard", "org"),
+    }
+
+
+# --- the list ------------------------------------------------------------------------
+
+
+@bp.get("/members")
+def index():
+    require(Perm.MEMBERS_READ)
+    filters = _filters()
+    chain = members.chain_of(here.org)  # where roles come from, and the breadcrumbs
+    page = members.list_members(
+        here.tenant,
+        here.org,
+        query=filters["query"],
+        role=filters["role"] or None,
+        sort=filters["sort"],
+        page=request.args.get("page", 1, type=int),
+        per_page=PER_PAGE,
+        chain=chain,
+    )
+    return render(
+        "members/index.html",
+        block="results",
+        page=page,
+        breadcrumbs=chain[:0:-1],  # root first, the org itself left out
+        can_leave=members.is_direct_member(here.org, here.user),
+        can_transfer=here.access.role == Role.OWNER,
+        can_invite=here.access.can(Perm.MEMBERS_INVITE),
+        **filters,
+        **_row_context(),
+    )
+
+
+@bp.get("/members.csv")
+def export():
+    require(Perm.MEMBERS_READ)
+    filters = _filters()
+    chunks = members.export_csv(
+        here.tenant, here.org, query=filters["query"], role=filters["role"] or None
+    )
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{here.org.slug}-members.csv"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- one row -------------------------------------------------------------------------
+
+
+def _member(public_id: str) -> User:
+    """A member (direct or inherited) of this org, or 404; seeing them needs members:read."""
+    require(Perm.MEMBERS_READ)
+    user = members.find_tenant_user(here.tenant, public_id)
+    if members.member_row(here.tenant, here.org, user) is None:
+        raise NotFound("No such member.")
+    return user
+
+
+def _row(
+    user: User, *, error: str | None = None, notice: str | None = None, status: int = 200
+) -> Response:
+    if user.id == here.user.id:
+        here.access = access(here.user, here.org)  # the viewer may just have changed their own role
+    row = members.member_row(here.tenant, here.org, user)
+    if row is None:
+        return _empty()
+    return render(
+        "members/_row.html", row=row, error=error, notice=notice, status=status, **_row_context()
+    )
+
+
+def _empty() -> Response:
+    response = make_response("", 200)
+    response.vary.add("HX-Request")
+    return response
+
+
+def _refused(user: User, error: ServiceError) -> Response:
+    """The row with the service's refusal inside it; without htmx, the error page."""
+    db.session.rollback()
+    if not wants_fragment():
+        raise error
+    return _row(user, error=error.message, status=error.status_code)
+
+
+@bp.post("/members/<member>/role")
+def change_role(member: str):
+    user = _member(member)
+    form = ChangeRoleForm()
+    try:
+        if not form.validate_on_submit():
+            raise ValidationFailed(" ".join(form.role.errors) or "Choose a role.", field="role")
+        members.change_role(here.actor, here.tenant, here.org, user, form.data["role"])
+    except ServiceError as error:
+        return _refused(user, error)
+    db.session.commit()
+    role = role_catalog(here.tenant.id)[form.data["role"]].name
+    if wants_fragment():
+        return _row(user, notice=f"Role changed to {role}.")
+    flash(f"{user.display_name} is now {role} in {here.org.name}.", "success")
+    return redirect(url_for("tenant.org.members.index"), code=303)
+
+
+@bp.post("/members/<member>/remove")
+def remove(member: str):
+    user = _member(member)
+    try:
+        members.remove_member(here.actor, here.tenant, here.org, user)
+    except ServiceError as error:
+        return _refused(user, error)
+    db.session.commit()
+    if user.id == here.user.id:
+        flash(f"You are no longer a member of {here.org.name}.", "success")
+        return leave_page(url_for("tenant.orgs.index"))
+    if wants_fragment():
+        return _empty()  # swapped over the row: it disappears
+    flash(f"{user.display_name} is removed from {here.org.name}.", "success")
+    return redirect(url_for("tenant.org.members.index"), code=303)
+
+
+# --- the viewer's own membership, and ownership --------------------------------------
+
+
+@bp.post("/members/leave")
+def leave():
+    if here.access.role is None:
+        abort(403, "You are not a member of this organization.")
+    members.leave_org(here.actor, here.tenant, here.org)  # refusals go to the error policy
+    db.session.commit()
+    flash(f"You left {here.org.name}.", "success")
+    return leave_page(url_for("tenant.orgs.index"))
+
+
+@bp.route("/members/transfer", methods=["GET", "POST"])
+def transfer():
+    if here.access.role != Role.OWNER:
+        abort(403, "Only an owner can transfer ownership.")
+    query = query_text("q")
+    candidates = members.list_members(here.tenant, here.org, query=query, per_page=TRANSFER_CHOICES)
+    form = TransferOwnershipForm()
+    form.user.choices = [SelectChoice("", "Choose a member…")] + [
+        SelectChoice(row.user.public_id, f"{row.user.display_name} · {row.user.email}")
+        for row in candidates.items
+        if row.user.id != here.user.id
+    ]
+    me = members.member_row(here.tenant, here.org, here.user)
+    steps_down = me is not None and me.direct_role == Role.OWNER
+    if not steps_down:
+        form.confirm.label.text = f"I understand they will have full control of {here.org.name}"
+    if form.validate_on_submit():
+        try:
+            new_owner = members.find_tenant_user(here.tenant, form.data["user"])
+            members.transfer_ownership(here.actor, here.tenant, here.org, new_owner)
+        except NotFound:
+            form.user.errors = [*form.user.errors, "Choose a member of this organization."]
+        except ValidationFailed as error:
+            form.apply_service_error(error)
+        else:
+            db.session.commit()
+            flash(f"{new_owner.display_name} is now an owner of {here.org.name}.", "success")
+            return redirect(url_for("tenant.org.members.index"), code=303)
+    return render(
+        "members/transfer.html",
+        block="candidates",
+        form=form,
+        query=query,
+        more=candidates.has_next,
+        steps_down=steps_down,
+        org=here.org,
+        breadcrumbs=orgs.ancestors(here.org),
+        status=422 if form.errors or form.form_errors else 200,
+    )

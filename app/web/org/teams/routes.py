@@ -1,0 +1,122 @@
+from flask import flash, redirect, url_for
+
+from app.errors import Conflict, ValidationFailed
+from app.extensions import db
+from app.policy import Perm
+from app.services import accounts, members, teams
+from app.services.validation import normalize_email
+from app.web.org.teams import bp
+from app.web.org.teams.forms import AddTeamMemberForm, CreateTeamForm, RenameTeamForm
+from app.web.rendering import render
+from app.web.scope import here
+from app.web.views import form_status, require
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index():
+    require(Perm.MEMBERS_READ)
+    form = CreateTeamForm()
+    if form.is_submitted():
+        require(Perm.TEAMS_MANAGE)
+        if form.validate():
+            try:
+                team = teams.create_team(here.actor, here.tenant, here.org, name=form.name.data)
+            except ValidationFailed as error:
+                form.apply_service_error(error)
+            else:
+                db.session.commit()
+                flash(f"Team {team.name} is created.", "success")
+                return redirect(
+                    url_for("tenant.org.teams.team", public_id=team.public_id), code=303
+                )
+    return render(
+        "teams/index.html",
+        org=here.org,
+        teams=teams.list_teams(here.org),
+        form=form,
+        can_manage=here.access.can(Perm.TEAMS_MANAGE),
+        status=form_status(form),
+    )
+
+
+def _team_page(team, *, add_form=None, rename_form=None, status=200):
+    return render(
+        "teams/team.html",
+        org=here.org,
+        team=team,
+        people=teams.team_members(team),
+        add_form=add_form or AddTeamMemberForm(formdata=None),
+        rename_form=rename_form or RenameTeamForm(formdata=None, obj=team),
+        can_manage=here.access.can(Perm.TEAMS_MANAGE),
+        status=status,
+    )
+
+
+@bp.get("/<public_id>")
+def team(public_id: str):
+    require(Perm.MEMBERS_READ)
+    return _team_page(teams.get_team(here.org, public_id))
+
+
+@bp.post("/<public_id>/rename")
+def rename(public_id: str):
+    require(Perm.TEAMS_MANAGE)
+    found = teams.get_team(here.org, public_id)
+    form = RenameTeamForm()
+    if form.validate():
+        try:
+            teams.rename_team(here.actor, here.tenant, here.org, found, name=form.name.data)
+        except ValidationFailed as error:
+            form.apply_service_error(error)
+        else:
+            db.session.commit()
+            flash("Team renamed.", "success")
+            return redirect(url_for("tenant.org.teams.team", public_id=public_id), code=303)
+        db.session.rollback()
+        found = teams.get_team(here.org, public_id)
+    return _team_page(found, rename_form=form, status=422)
+
+
+@bp.post("/<public_id>/delete")
+def delete(public_id: str):
+    require(Perm.TEAMS_MANAGE)
+    found = teams.get_team(here.org, public_id)
+    name = found.name
+    teams.delete_team(here.actor, here.tenant, here.org, found)
+    db.session.commit()
+    flash(f"Team {name} is deleted.", "success")
+    return redirect(url_for("tenant.org.teams.index"), code=303)
+
+
+@bp.post("/<public_id>/members")
+def add_member(public_id: str):
+    require(Perm.TEAMS_MANAGE)
+    found = teams.get_team(here.org, public_id)
+    form = AddTeamMemberForm()
+    if form.validate():
+        try:
+            person = accounts.find_user(here.tenant, normalize_email(form.email.data))
+            if person is None:
+                raise ValidationFailed(
+                    "Nobody with that email is in this workspace.", field="email"
+                )
+            teams.add_to_team(here.actor, here.tenant, here.org, found, person)
+        except (ValidationFailed, Conflict) as error:
+            error.field_errors = {"email": error.message}
+            form.apply_service_error(error)
+        else:
+            db.session.commit()
+            flash(f"{person.display_name} is added to {found.name}.", "success")
+            return redirect(url_for("tenant.org.teams.team", public_id=public_id), code=303)
+    return _team_page(found, add_form=form, status=422)
+
+
+@bp.post("/<public_id>/members/<user_id>/remove")
+def remove_member(public_id: str, user_id: str):
+    require(Perm.TEAMS_MANAGE)
+    found = teams.get_team(here.org, public_id)
+    person = members.find_tenant_user(here.tenant, user_id)
+    teams.remove_from_team(here.actor, here.tenant, here.org, found, person)
+    db.session.commit()
+    flash(f"{person.display_name} is removed from {found.name}.", "success")
+    return redirect(url_for("tenant.org.teams.team", public_id=public_id), code=303)

@@ -1,0 +1,478 @@
+"""The support console: find anything across tenants and help, with every action audited.
+
+Routes stay thin: they check the staff permission (``app.policy.staff_can``), call the
+same services as the tenant pages with ``Actor.for_staff``, commit once and redirect.
+Refusals from the services go to the one error policy (``app.web.error_pages``).
+"""
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from app.actors import Actor
+from app.errors import Conflict, ValidationFailed
+from app.extensions import db, limiter
+from app.models import StaffUser, User, utcnow
+from app.policy import StaffAction, role_catalog, staff_can, staff_refusal
+from app.services import accounts, invitations, members, orgs, support, tenants
+from app.services.audit import log as audit_log
+from app.web import view_as
+from app.web.identity import signed_in_staff
+from app.web.rendering import render
+from app.web.search_text import query_text
+from app.web.sessions import end_session, next_url, start_session
+from app.web.staff import bp
+from app.web.staff.forms import (
+    ChangeMemberRoleForm,
+    ConfirmForm,
+    CreateStaffForm,
+    CreateTenantForm,
+    StaffSignInForm,
+    ViewAsUserForm,
+)
+
+PUBLIC_ENDPOINTS = {"staff.login", "staff.logout"}
+
+
+@bp.before_request
+def require_staff():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    staff = signed_in_staff()
+    if staff is None:
+        return redirect(url_for("staff.login", next=request.full_path.rstrip("?")))
+    if not staff_can(staff, StaffAction.SEARCH):
+        abort(403, staff_refusal(StaffAction.SEARCH, "use the support console"))
+    return None
+
+
+@bp.context_processor
+def staff_template_context() -> dict:
+    return {
+        "staff_may": lambda action: staff_can(signed_in_staff(), action),
+        "StaffAction": StaffAction,
+        "viewing_as": view_as.stored(),
+    }
+
+
+def _staff() -> StaffUser:
+    staff = signed_in_staff()
+    assert staff is not None  # require_staff ran
+    return staff
+
+
+def _actor() -> Actor:
+    return Actor.for_staff(_staff())
+
+
+def _require(action: str, what: str) -> StaffUser:
+    staff = _staff()
+    if not staff_can(staff, action):
+        abort(403, staff_refusal(action, what))
+    return staff
+
+
+def _sign_in_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+# --- signing in and out --------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_sign_in_limit, methods=["POST"])
+def login():
+    if signed_in_staff() is not None:
+        return redirect(next_url(url_for("staff.index")))
+    form = StaffSignInForm()
+    if form.validate_on_submit():
+        try:
+            staff = accounts.authenticate_staff(form.email.data, form.password.data)
+        except ValidationFailed as error:
+            form.apply_service_error(error)
+        else:
+            db.session.commit()
+            start_session(staff)
+            return redirect(next_url(url_for("staff.index")), code=303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render(
+        "staff/login.html",
+        form=form,
+        status=status,
+        tenant_user_signed_in=current_user.is_authenticated and signed_in_staff() is None,
+    )
+
+
+@bp.post("/logout")
+def logout():
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        staff = signed_in_staff()
+        if staff is not None:
+            view_as.end(staff, "signed out")
+        end_session(staff)
+        db.session.commit()
+        flash("You are signed out.", "info")
+    return redirect(url_for("staff.login"), code=303)
+
+
+# --- tenants -------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index():
+    query = query_text("q")
+    page = tenants.search_tenants(query, page=request.args.get("page", 1, type=int))
+    user_counts = tenants.count_users([tenant.id for tenant in page.items])
+    return render(
+        "staff/index.html",
+        block="tenant_results",
+        page=page,
+        query=query,
+        user_counts=user_counts,
+        staff=_staff(),
+    )
+
+
+@bp.get("/search")
+def search():
+    """One box for users (email or name), orgs, tenants, or any exact public id."""
+    query = query_text("q")
+    return render(
+        "staff/search.html",
+        block="search_results",
+        query=query,
+        results=support.search(query),
+        now=utcnow(),
+        staff=_staff(),
+    )
+
+
+@bp.route("/tenants/new", methods=["GET", "POST"])
+def new_tenant():
+    staff = _require(StaffAction.TENANTS_CREATE, "create tenants")
+    form = CreateTenantForm()
+    if form.validate_on_submit():
+        try:
+            tenant, owner = tenants.create_tenant(
+                Actor.for_staff(staff),
+                name=form.name.data,
+                slug=form.slug.data,
+                owner_email=form.owner_email.data,
+                owner_name=form.owner_name.data or "",
+                owner_password=form.owner_password.data,
+            )
+        except ValidationFailed as error:
+            form.apply_service_error(error)
+        else:
+            db.session.commit()
+            emailed = "" if form.owner_password.data else " and is emailed a link to set a password"
+            flash(f"Tenant {tenant.name} created; its owner is {owner.email}{emailed}.", "success")
+            return redirect(url_for("staff.tenant", public_id=tenant.public_id), code=303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render("staff/tenant_new.html", form=form, status=status, staff=staff)
+
+
+@bp.get("/tenants/<public_id>")
+def tenant(public_id: str):
+    """The tenant at a glance (four queries); its org tree, outbox and deleted orgs load
+    as sections of their own."""
+    found = tenants.get_tenant_by_public_id(public_id)
+    return render(
+        "staff/tenant.html",
+        tenant=found,
+        stats=support.tenant_stats(found),
+        events=audit_log.recent_events(tenant=found, limit=20),
+        staff=_staff(),
+    )
+
+
+@bp.get("/tenants/<public_id>/orgs")
+def tenant_orgs(public_id: str):
+    """One level of the tenant's org tree: the top level, or the children of ``?parent=``."""
+    found = tenants.get_tenant_by_public_id(public_id)
+    parent_id = request.args.get("parent", "")[:40]
+    parent = orgs.get_org_by_public_id(found, parent_id) if parent_id else None
+    offset = max(0, min(request.args.get("offset", 0, type=int), 10_000_000))
+    nodes, more = support.org_level(found, parent, offset=offset)
+    return render(
+        "staff/tenant_orgs.html",
+        block="org_level",
+        tenant=found,
+        parent=parent,
+        path=orgs.ancestors(parent) if parent else [],
+        nodes=nodes,
+        more=more,
+        offset=offset,
+        staff=_staff(),
+    )
+
+
+@bp.get("/tenants/<public_id>/outbox")
+def tenant_outbox(public_id: str):
+    found = tenants.get_tenant_by_public_id(public_id)
+    return render(
+        "staff/tenant_outbox.html",
+        block="outbox",
+        tenant=found,
+        failed=support.failed_emails(found),
+        staff=_staff(),
+    )
+
+
+@bp.post("/tenants/<public_id>/outbox/<email_id>/retry")
+def retry_email(public_id: str, email_id: str):
+    staff = _require(StaffAction.OUTBOX_RETRY, "retry emails")
+    found = tenants.get_tenant_by_public_id(public_id)
+    email = support.get_email(found, email_id)
+    support.retry_email(Actor.for_staff(staff), found, email)
+    db.session.commit()
+    flash(f"The email to {email.to_address} is queued again.", "success")
+    return redirect(url_for("staff.tenant_outbox", public_id=found.public_id), code=303)
+
+
+@bp.get("/tenants/<public_id>/deleted")
+def tenant_deleted(public_id: str):
+    found = tenants.get_tenant_by_public_id(public_id)
+    return render(
+        "staff/tenant_deleted.html",
+        block="deleted",
+        tenant=found,
+        deleted=orgs.list_deleted(found),
+        staff=_staff(),
+    )
+
+
+@bp.post("/tenants/<public_id>/deleted/<org_id>/restore")
+def restore_org(public_id: str, org_id: str):
+    staff = _require(StaffAction.ORGS_RESTORE, "restore organizations")
+    found = tenants.get_tenant_by_public_id(public_id)
+    org = orgs.get_org_by_public_id(found, org_id, deleted=True)
+    restored = orgs.restore_org(Actor.for_staff(staff), found, org)
+    db.session.commit()
+    flash(f"{org.name} is restored with {restored - 1} sub-organization(s).", "success")
+    return redirect(url_for("staff.tenant_deleted", public_id=found.public_id), code=303)
+
+
+@bp.post("/tenants/<public_id>/suspend")
+def suspend_tenant(public_id: str):
+    staff = _require(StaffAction.TENANTS_SUSPEND, "suspend tenants")
+    found = tenants.get_tenant_by_public_id(public_id)
+    tenants.suspend_tenant(Actor.for_staff(staff), found)
+    db.session.commit()
+    flash(f"{found.name} is suspended: its users can no longer sign in.", "success")
+    return redirect(url_for("staff.tenant", public_id=found.public_id), code=303)
+
+
+@bp.post("/tenants/<public_id>/reactivate")
+def reactivate_tenant(public_id: str):
+    staff = _require(StaffAction.TENANTS_SUSPEND, "reactivate tenants")
+    found = tenants.get_tenant_by_public_id(public_id)
+    tenants.reactivate_tenant(Actor.for_staff(staff), found)
+    db.session.commit()
+    flash(f"{found.name} is active again.", "success")
+    return redirect(url_for("staff.tenant", public_id=found.public_id), code=303)
+
+
+# --- a user --------------------------------------------------------------------------
+
+
+def _user_page(user: User, *, view_as_form: ViewAsUserForm | None = None, status: int = 200):
+    return render(
+        "staff/user.html",
+        user=user,
+        tenant=user.tenant,
+        memberships=orgs.list_user_orgs(user),
+        roles=role_catalog(user.tenant_id),
+        pending=invitations.pending_for(user),
+        events=support.events_about(user),
+        view_as_form=view_as_form or ViewAsUserForm(),
+        status=status,
+        staff=_staff(),
+    )
+
+
+def _back_to(user: User):
+    return redirect(url_for("staff.user", public_id=user.public_id), code=303)
+
+
+@bp.get("/users/<public_id>")
+def user(public_id: str):
+    return _user_page(support.get_user(public_id))
+
+
+@bp.post("/users/<public_id>/orgs/<org_id>/role")
+def change_member_role(public_id: str, org_id: str):
+    staff = _require(StaffAction.MEMBERS_MANAGE, "change members' roles")
+    found = support.get_user(public_id)
+    org = orgs.get_org_by_public_id(found.tenant, org_id)
+    form = ChangeMemberRoleForm()
+    if not form.validate_on_submit():
+        raise ValidationFailed(" ".join(form.role.errors) or "Choose a role.", field="role")
+    members.change_role(Actor.for_staff(staff), found.tenant, org, found, form.data["role"])
+    db.session.commit()
+    role = role_catalog(found.tenant_id)[form.data["role"]].name
+    flash(f"{found.display_name} is now {role} in {org.name}.", "success")
+    return _back_to(found)
+
+
+@bp.post("/users/<public_id>/orgs/<org_id>/remove")
+def remove_member(public_id: str, org_id: str):
+    staff = _require(StaffAction.MEMBERS_MANAGE, "remove members")
+    found = support.get_user(public_id)
+    org = orgs.get_org_by_public_id(found.tenant, org_id)
+    members.remove_member(Actor.for_staff(staff), found.tenant, org, found)
+    db.session.commit()
+    flash(f"{found.display_name} is removed from {org.name}.", "success")
+    return _back_to(found)
+
+
+@bp.post("/users/<public_id>/invitations/<invitation_id>/resend")
+def resend_invitation(public_id: str, invitation_id: str):
+    staff = _require(StaffAction.INVITATIONS_MANAGE, "resend invitations")
+    found = support.get_user(public_id)
+    invitation, org = support.invitation_for(found, invitation_id)
+    invitations.resend(Actor.for_staff(staff), found.tenant, org, invitation)
+    db.session.commit()
+    flash(
+        f"The invitation to {org.name} is sent again; the earlier link no longer works.", "success"
+    )
+    return _back_to(found)
+
+
+@bp.post("/users/<public_id>/invitations/<invitation_id>/revoke")
+def revoke_invitation(public_id: str, invitation_id: str):
+    staff = _require(StaffAction.INVITATIONS_MANAGE, "revoke invitations")
+    found = support.get_user(public_id)
+    invitation, org = support.invitation_for(found, invitation_id)
+    invitations.revoke(Actor.for_staff(staff), found.tenant, org, invitation)
+    db.session.commit()
+    flash(f"The invitation to {org.name} is revoked.", "success")
+    return _back_to(found)
+
+
+@bp.post("/users/<public_id>/password-reset")
+def send_password_reset(public_id: str):
+    staff = _require(StaffAction.USERS_MANAGE, "send password resets")
+    found = support.get_user(public_id)
+    support.send_password_reset(Actor.for_staff(staff), found)
+    db.session.commit()
+    flash(f"A password reset link is on its way to {found.email}.", "success")
+    return _back_to(found)
+
+
+@bp.post("/users/<public_id>/deactivate")
+def deactivate_user(public_id: str):
+    staff = _require(StaffAction.USERS_MANAGE, "deactivate users")
+    found = support.get_user(public_id)
+    accounts.deactivate_user(Actor.for_staff(staff), found.tenant, found)
+    db.session.commit()
+    flash(f"{found.email} is deactivated and signed out everywhere.", "success")
+    return _back_to(found)
+
+
+@bp.post("/users/<public_id>/reactivate")
+def reactivate_user(public_id: str):
+    staff = _require(StaffAction.USERS_MANAGE, "reactivate users")
+    found = support.get_user(public_id)
+    accounts.reactivate_user(Actor.for_staff(staff), found.tenant, found)
+    db.session.commit()
+    flash(f"{found.email} can sign in again.", "success")
+    return _back_to(found)
+
+
+# --- viewing as a user (read-only) ---------------------------------------------------
+
+
+@bp.post("/users/<public_id>/view-as")
+def start_view_as(public_id: str):
+    staff = _require(StaffAction.VIEW_AS, "view as a user")
+    found = support.get_user(public_id)
+    form = ViewAsUserForm()
+    if form.validate_on_submit():
+        try:
+            view_as.start(staff, found, form.reason.data)
+        except ValidationFailed as error:
+            form.apply_service_error(error)
+        else:
+            db.session.commit()
+            return redirect(url_for("tenant.home", tenant=found.tenant.slug), code=303)
+    db.session.rollback()
+    return _user_page(found, view_as_form=form, status=422)
+
+
+@bp.post("/view-as/end")
+def end_view_as():
+    ConfirmForm().validate_on_submit()  # the CSRF check already ran; nothing else to read
+    viewed = view_as.end(_staff(), "ended")
+    db.session.commit()
+    if viewed is None:
+        return redirect(url_for("staff.index"), code=303)
+    flash(f"You are no longer viewing as {viewed.email}.", "info")
+    return _back_to(viewed)
+
+
+# --- staff accounts ------------------------------------------------------------------
+
+
+@bp.route("/staff", methods=["GET", "POST"])
+def staff_accounts():
+    staff = _require(StaffAction.STAFF_MANAGE, "manage staff accounts")
+    form = CreateStaffForm()
+    if form.validate_on_submit():
+        try:
+            created = accounts.create_staff(
+                Actor.for_staff(staff),
+                email=form.email.data,
+                password=form.password.data,
+                name=form.name.data or "",
+                role=form.role.data,
+            )
+        except ValidationFailed as error:
+            form.apply_service_error(error)
+        except Conflict as error:
+            form.email.errors = [*form.email.errors, error.message]
+        else:
+            db.session.commit()
+            flash(f"{created.email} can now sign in as {created.role}.", "success")
+            return redirect(url_for("staff.staff_accounts"), code=303)
+    status = 422 if form.errors or form.form_errors else 200
+    if status != 200:
+        db.session.rollback()
+    return render(
+        "staff/staff.html",
+        page=support.list_staff(page=request.args.get("page", 1, type=int)),
+        form=form,
+        status=status,
+        staff=staff,
+    )
+
+
+@bp.post("/staff/<public_id>/deactivate")
+def deactivate_staff(public_id: str):
+    staff = _require(StaffAction.STAFF_MANAGE, "deactivate staff accounts")
+    target = support.get_staff(public_id)
+    accounts.deactivate_staff(Actor.for_staff(staff), target)
+    db.session.commit()
+    flash(f"{target.email} is deactivated and signed out everywhere.", "success")
+    return redirect(url_for("staff.staff_accounts"), code=303)
+
+
+@bp.post("/staff/<public_id>/reactivate")
+def reactivate_staff(public_id: str):
+    staff = _require(StaffAction.STAFF_MANAGE, "reactivate staff accounts")
+    target = support.get_staff(public_id)
+    accounts.reactivate_staff(Actor.for_staff(staff), target)
+    db.session.commit()
+    flash(f"{target.email} can sign in again.", "success")
+    return redirect(url_for("staff.staff_accounts"), code=303)
+
+
+# --- the platform's audit log --------------------------------------------------------
+
+
+@bp.get("/audit")
+def audit():
+    page = audit_log.list_events(page=request.args.get("page", 1, type=int))
+    return render("staff/audit.html", page=page, staff=_staff())

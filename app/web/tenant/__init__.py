@@ -1,0 +1,116 @@
+"""The tenant scope: everything under ``/t/<tenant>``.
+
+The tenant named in the URL is loaded and the visitor checked once per request, here,
+into ``app.web.scope.here``; nested blueprints (sign-in, the org tree, each org and its
+sections) inherit both, and ``url_for`` fills the tenant's slug in by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
+
+from app.extensions import db, htmx
+from app.services.support import VIEW_AS_MINUTES
+from app.services.tenants import get_tenant
+from app.web import view_as
+from app.web.identity import visitor_in
+from app.web.rendering import htmx_redirect, render, wants_fragment, wants_json
+from app.web.scope import Scope, current_org
+
+bp = Blueprint("tenant", __name__, url_prefix="/t/<tenant>")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def public(view: F) -> F:
+    """Mark a tenant view as open to visitors who are not signed in (sign-in, sign-up)."""
+    view.tenant_public = True  # type: ignore[attr-defined]
+    return view
+
+
+@bp.url_value_preprocessor
+def pull_tenant_slug(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    g.tenant_slug = values.pop("tenant") if values else None
+
+
+@bp.url_defaults
+def add_tenant_slug(endpoint: str, values: dict[str, Any]) -> None:
+    scope: Scope | None = g.get("scope")
+    if (
+        scope is not None
+        and "tenant" not in values
+        and current_app.url_map.is_endpoint_expecting(endpoint, "tenant")
+    ):
+        values["tenant"] = scope.tenant.slug
+
+
+@bp.before_request
+def load_tenant_and_check_visitor():
+    tenant = get_tenant(g.tenant_slug)  # NotFound: 404
+    g.scope = scope = Scope(tenant)
+    if tenant.is_suspended:
+        if wants_json():
+            abort(403, f"{tenant.name} is suspended.")
+        return render("tenant/suspended.html", status=403)
+
+    visitor = visitor_in(tenant)
+    if visitor.view_ended is not None:
+        return _end_expired_view_as(visitor.view_ended)
+    if visitor.viewing is not None:
+        # Support staff viewing as a user: read-only, before any view runs.
+        if request.method not in ("GET", "HEAD"):
+            abort(403, view_as.READ_ONLY)
+        scope.viewing = visitor.viewing
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "tenant_public", False):
+        return None
+    if visitor.user is not None:
+        scope.user = visitor.user
+        return None
+    if visitor.other_tenant:
+        abort(404)  # another tenant's user: this tenant does not exist for them
+    if wants_json():
+        abort(401, "Sign in to this tenant first.")
+    login_url = url_for("tenant.auth.login", next=request.full_path.rstrip("?"))
+    if htmx and wants_fragment():
+        return htmx_redirect(login_url)
+    return redirect(login_url)
+
+
+def _end_expired_view_as(viewing: view_as.Viewing):
+    view_as.end(viewing.staff, "expired")
+    db.session.commit()
+    flash(
+        f"Your view as {viewing.user.email} has ended: its {VIEW_AS_MINUTES} minutes are up.",
+        "info",
+    )
+    target = url_for("staff.user", public_id=viewing.user.public_id)
+    if htmx and wants_fragment():
+        return htmx_redirect(target)
+    return redirect(target)
+
+
+@bp.context_processor
+def tenant_template_context() -> dict[str, Any]:
+    scope: Scope | None = g.get("scope")
+    return {
+        "tenant": scope.tenant if scope else None,
+        "user": scope.user if scope else None,
+        "current_org": current_org.get(),
+        "viewing_as": scope.viewing if scope else None,
+    }
+
+
+from app.web.audit import tenant_bp as audit_bp  # noqa: E402
+from app.web.auth import bp as auth_bp  # noqa: E402
+from app.web.org import bp as org_bp  # noqa: E402
+from app.web.orgs import bp as orgs_bp  # noqa: E402
+from app.web.tenant import api_access, routes  # noqa: E402, F401
+
+bp.register_blueprint(auth_bp)
+bp.register_blueprint(orgs_bp)
+bp.register_blueprint(org_bp)
+bp.register_blueprint(audit_bp)

@@ -1,0 +1,118 @@
+"""How code reaches a tenant: API keys and signing keys on the settings page, a signed-in
+user's access token (``POST /t/<tenant>/token``) and the public JWKS that verifies it."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, jsonify, redirect, url_for
+
+from app.errors import ValidationFailed
+from app.extensions import db, limiter
+from app.policy import TenantPerm
+from app.services import access_tokens, api_keys
+from app.web.rendering import returns_json
+from app.web.scope import current_org, here
+from app.web.tenant import bp, public
+from app.web.tenant.forms import CreateApiKeyForm, UpdateTokenSettingsForm
+from app.web.tenant.routes import settings_page
+from app.web.views import require_tenant
+
+
+def _token_limit() -> str:
+    return current_app.config["TOKEN_RATE_LIMIT"]
+
+
+@bp.post("/token")
+@returns_json
+@limiter.limit(_token_limit)
+def access_token():
+    """A short-lived JWT for the signed-in user, carrying their current organization."""
+    token = access_tokens.mint(here.tenant, here.user, current_org.get())
+    db.session.commit()  # the tenant's first token also makes its first signing key
+    response = jsonify(
+        access_token=token.value,
+        token_type="Bearer",  # noqa: S106 - the OAuth token type, not a secret
+        expires_in=token.expires_in,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/.well-known/jwks.json")
+@public
+def jwks():
+    response = jsonify(access_tokens.jwks(here.tenant))
+    # Verifiers cache it; after a rotation they refetch when they meet an unknown kid.
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/settings/api-keys")
+def api_keys_page():
+    """Where a reload after creating a key lands: the list, without the secret."""
+    return redirect(url_for("tenant.settings", _anchor="api-keys"))
+
+
+@bp.post("/settings/api-keys")
+def create_api_key():
+    require_tenant(TenantPerm.API_KEYS_MANAGE)
+    form = CreateApiKeyForm()
+    if form.validate_on_submit():
+        try:
+            made = api_keys.create_key(
+                here.actor,
+                here.tenant,
+                name=form.key_name.data,
+                expires_in_days=form.expires_in_days.data,
+            )
+        except ValidationFailed as error:
+            form.apply_service_error(error)
+        else:
+            db.session.commit()
+            # Shown once, on this response only: it is never stored, so never shown again.
+            response = settings_page(new_key=made)
+            response.headers["HX-Push-Url"] = url_for("tenant.settings")
+            return response
+    return settings_page(key_form=form, status=422)
+
+
+@bp.post("/settings/api-keys/<public_id>/revoke")
+def revoke_api_key(public_id: str):
+    require_tenant(TenantPerm.API_KEYS_MANAGE)
+    key = api_keys.get_key(here.tenant, public_id)
+    api_keys.revoke_key(here.actor, here.tenant, key)
+    db.session.commit()
+    flash(f"The key “{key.name}” is revoked: requests with it now get 401.", "success")
+    return redirect(url_for("tenant.settings", _anchor="api-keys"), code=303)
+
+
+@bp.post("/settings/tokens")
+def update_token_settings():
+    require_tenant(TenantPerm.SIGNING_KEYS_MANAGE)
+    form = UpdateTokenSettingsForm()
+    if form.validate_on_submit():
+        try:
+            access_tokens.update_settings(
+                here.actor,
+                here.tenant,
+                audience=form.token_audience.data,
+                lifetime_minutes=form.token_lifetime_minutes.data,
+            )
+        except ValidationFailed as error:
+            form.apply_service_error(error)
+        else:
+            db.session.commit()
+            flash("Access token settings saved.", "success")
+            return redirect(url_for("tenant.settings", _anchor="tokens"), code=303)
+    return settings_page(token_form=form, status=422)
+
+
+@bp.post("/settings/signing-keys/rotate")
+def rotate_signing_key():
+    require_tenant(TenantPerm.SIGNING_KEYS_MANAGE)
+    key = access_tokens.rotate(here.actor, here.tenant)
+    db.session.commit()
+    flash(
+        f"New signing key {key.kid}. The old one stays published until its tokens expire.",
+        "success",
+    )
+    return redirect(url_for("tenant.settings", _anchor="signing-keys"), code=303)

@@ -1,0 +1,34 @@
+"""What every page view shares: permission gates, form status, leaving a page."""
+
+from __future__ import annotations
+
+from flask import Response, abort, redirect
+from flask_wtf import FlaskForm
+
+from app.policy import TENANT_REFUSALS, TenantPerm, tenant_can
+from app.web.rendering import htmx_redirect, wants_fragment
+from app.web.scope import here
+
+NOT_ALLOWED_HERE = "You don't have permission to do that in this organization."
+
+
+def require(permission: str, message: str = NOT_ALLOWED_HERE) -> None:
+    """403 unless the visitor holds ``permission`` in the org on screen."""
+    if not here.access.can(permission):
+        abort(403, message)
+
+
+def require_tenant(permission: TenantPerm) -> None:
+    """403 unless the visitor holds ``permission`` for the tenant as a whole."""
+    if here.user is None or not tenant_can(here.user, permission):
+        abort(403, TENANT_REFUSALS[permission])
+
+
+def form_status(form: FlaskForm) -> int:
+    """422 for a form shown again with errors (htmx swaps it in place), else 200."""
+    return 422 if form.errors or form.form_errors else 200
+
+
+def leave_page(location: str) -> Response:
+    """Leave this page: a 303, or for an htmx request a client-side redirect."""
+    return htmx_redirect(location) if wants_fragment() else redirect(location, code=303)

@@ -306,6 +306,11 @@ def require_tenant(actor: Actor, permission: TenantPerm) -> None:
         raise PermissionDenied(TENANT_REFUSALS[permission])
 
 
+def can_transfer_ownership(access: OrgAccess) -> bool:
+    """Only an owner hands ownership on (a tenant admin manages as an owner would)."""
+    return access.role == Role.OWNER
+
+
 def can_create_top_level_org(user: User) -> bool:
     return tenant_can(user, TenantPerm.ORGS_CREATE_TOP_LEVEL)
 

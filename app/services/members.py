@@ -28,6 +28,7 @@ from app.policy import (
     access,
     actor_access,
     can_manage_member,
+    can_transfer_ownership,
     grantable_roles,
     role_catalog,
     strongest,
@@ -490,8 +491,7 @@ def transfer_ownership(actor: Actor, tenant: Tenant, org: Organization, new_owne
     """Make ``new_owner`` an owner here; the acting owner steps down to admin."""
     user = actor.user
     assert user is not None
-    granted = access(user, org)
-    if granted.role != Role.OWNER:
+    if not can_transfer_ownership(access(user, org)):
         raise PermissionDenied("Only an owner can transfer ownership.")
     if new_owner.id == user.id:
         raise ValidationFailed("Choose someone other than yourself.", field="user")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response, abort, redirect
 from flask_wtf import FlaskForm
 
+from app.errors import ServiceError
+from app.extensions import db
 from app.policy import TENANT_REFUSALS, TenantPerm, tenant_can
 from app.web.rendering import htmx_redirect, wants_fragment
 from app.web.scope import here
@@ -27,6 +31,16 @@ def require_tenant(permission: TenantPerm) -> None:
 def form_status(form: FlaskForm) -> int:
     """422 for a form shown again with errors (htmx swaps it in place), else 200."""
     return 422 if form.errors or form.form_errors else 200
+
+
+def refused_in_row(error: ServiceError, row: Callable[..., Response]) -> Response:
+    """A row action the service refused: for htmx, the row again with the refusal written
+    inside it, under the refusal's status (``row(error=, status=)`` renders it after the
+    rollback); without htmx, the error page."""
+    db.session.rollback()
+    if not wants_fragment():
+        raise error
+    return row(error=error.message, status=error.status_code)
 
 
 def leave_page(location: str) -> Response:

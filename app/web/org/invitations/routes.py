@@ -26,7 +26,7 @@ from app.web.org.invitations import bp
 from app.web.org.invitations.forms import CreateJoinLinkForm, InviteMembersForm
 from app.web.rendering import render, wants_fragment
 from app.web.scope import here
-from app.web.views import form_status, require
+from app.web.views import form_status, refused_in_row, require
 
 PER_PAGE = 25
 OUTCOMES = (
@@ -197,14 +197,6 @@ def _row(
     )
 
 
-def _refused(public_id: str, error: ServiceError) -> Response:
-    """The row with the service's refusal inside it; without htmx, the error page."""
-    db.session.rollback()
-    if not wants_fragment():
-        raise error
-    return _row(_invitation(public_id), error=error.message, status=error.status_code)
-
-
 def _done(invitation: Invitation, notice: str, message: str) -> Response:
     db.session.commit()
     if wants_fragment():
@@ -219,7 +211,7 @@ def resend(public_id: str):
     try:
         invitations.resend(here.actor, here.tenant, here.org, invitation)
     except ServiceError as error:
-        return _refused(public_id, error)
+        return refused_in_row(error, lambda **shown: _row(_invitation(public_id), **shown))
     return _done(
         invitation,
         "Sent again; the earlier link no longer works.",
@@ -233,7 +225,7 @@ def revoke(public_id: str):
     try:
         invitations.revoke(here.actor, here.tenant, here.org, invitation)
     except ServiceError as error:
-        return _refused(public_id, error)
+        return refused_in_row(error, lambda **shown: _row(_invitation(public_id), **shown))
     return _done(
         invitation,
         "Revoked: the link no longer works.",

@@ -9,6 +9,7 @@ flash, or fall through to the error page.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -26,7 +27,15 @@ from wtforms import SelectChoice
 from app.errors import NotFound, ServiceError, ValidationFailed
 from app.extensions import db
 from app.models import User
-from app.policy import Perm, Role, access, can_manage_member, grantable_roles, role_catalog
+from app.policy import (
+    Perm,
+    Role,
+    access,
+    can_manage_member,
+    can_transfer_ownership,
+    grantable_roles,
+    role_catalog,
+)
 from app.services import members, orgs
 from app.web.org.members import bp
 from app.web.org.members.forms import ChangeRoleForm, TransferOwnershipForm
@@ -34,7 +43,7 @@ from app.web.rendering import render, wants_fragment
 from app.web.scope import here
 from app.web.search_text import query_text
 from app.web.templating import UrlPattern
-from app.web.views import leave_page, require
+from app.web.views import leave_page, refused_in_row, require
 
 PER_PAGE = 50
 TRANSFER_CHOICES = 100
@@ -99,7 +108,7 @@ def index():
         page=page,
         breadcrumbs=chain[:0:-1],  # root first, the org itself left out
         can_leave=members.is_direct_member(here.org, here.user),
-        can_transfer=here.access.role == Role.OWNER,
+        can_transfer=can_transfer_ownership(here.access),
         can_invite=here.access.can(Perm.MEMBERS_INVITE),
         **filters,
         **_row_context(),
@@ -150,14 +159,6 @@ def _empty() -> Response:
     return response
 
 
-def _refused(user: User, error: ServiceError) -> Response:
-    """The row with the service's refusal inside it; without htmx, the error page."""
-    db.session.rollback()
-    if not wants_fragment():
-        raise error
-    return _row(user, error=error.message, status=error.status_code)
-
-
 @bp.post("/members/<member>/role")
 def change_role(member: str):
     user = _member(member)
@@ -167,7 +168,7 @@ def change_role(member: str):
             raise ValidationFailed(" ".join(form.role.errors) or "Choose a role.", field="role")
         members.change_role(here.actor, here.tenant, here.org, user, form.data["role"])
     except ServiceError as error:
-        return _refused(user, error)
+        return refused_in_row(error, partial(_row, user))
     db.session.commit()
     role = role_catalog(here.tenant.id)[form.data["role"]].name
     if wants_fragment():
@@ -182,7 +183,7 @@ def remove(member: str):
     try:
         members.remove_member(here.actor, here.tenant, here.org, user)
     except ServiceError as error:
-        return _refused(user, error)
+        return refused_in_row(error, partial(_row, user))
     db.session.commit()
     if user.id == here.user.id:
         flash(f"You are no longer a member of {here.org.name}.", "success")
@@ -208,7 +209,7 @@ def leave():
 
 @bp.route("/members/transfer", methods=["GET", "POST"])
 def transfer():
-    if here.access.role != Role.OWNER:
+    if not can_transfer_ownership(here.access):
         abort(403, "Only an owner can transfer ownership.")
     query = query_text("q")
     candidates = members.list_members(here.tenant, here.org, query=query, per_page=TRANSFER_CHOICES)

@@ -165,15 +165,7 @@ def _generate(actor: Actor, tenant: Tenant, sizes: Sizes, progress: bulk.Progres
         "pending_invitations": grown.pending,
         "events": grown.events,
     }
-    audit.record(
-        actor,
-        GENERATED,
-        tenant=tenant,
-        target_type="tenant",
-        target_id=tenant.public_id,
-        target_label=tenant.name,
-        after=made,
-    )
+    audit.record(actor, GENERATED, tenant=tenant, target=tenant, after=made)
     return f"generated     {_describe(made)}"
 
 

@@ -147,8 +147,7 @@ def rotate(actor: Actor, tenant: Tenant) -> SigningKey:
     )
     key = _new_key(tenant)
     audit.record(
-        actor, "signing_key.rotated", tenant=tenant, target_type="signing_key",
-        target_id=key.kid, target_label=tenant.name,
+        actor, "signing_key.rotated", tenant=tenant, target=key, label=tenant.name,
         before={"kids": [old.kid for old in retired]}, after={"kid": key.kid},
     )  # fmt: skip
     return key
@@ -289,9 +288,7 @@ def update_settings(
     if after != before:
         db.session.flush()
         audit.record(
-            actor, "tenant.token_settings_updated", tenant=tenant, target_type="tenant",
-            target_id=tenant.public_id, target_label=tenant.name,
-            before={k: v for k, v in before.items() if after[k] != v},
-            after={k: v for k, v in after.items() if before[k] != v},
+            actor, "tenant.token_settings_updated", tenant=tenant, target=tenant,
+            changes=audit.before_after(before, after),
         )  # fmt: skip
     return tenant

@@ -55,14 +55,7 @@ def authenticate_user(tenant: Tenant, email: str, password: str) -> User:
     if not user.is_active_account:
         raise ValidationFailed(SIGN_IN_FAILED)
     _after_sign_in(user, password)
-    audit.record(
-        Actor.for_user(user),
-        "user.signed_in",
-        tenant=tenant,
-        target_type="user",
-        target_id=user.public_id,
-        target_label=user.email,
-    )
+    audit.record(Actor.for_user(user), "user.signed_in", tenant=tenant, target=user)
     return user
 
 
@@ -79,13 +72,7 @@ def authenticate_staff(email: str, password: str) -> StaffUser:
     if not staff.is_active_account:
         raise ValidationFailed(SIGN_IN_FAILED)
     _after_sign_in(staff, password)
-    audit.record(
-        Actor.for_staff(staff),
-        "staff.signed_in",
-        target_type="staff",
-        target_id=staff.public_id,
-        target_label=staff.email,
-    )
+    audit.record(Actor.for_staff(staff), "staff.signed_in", target=staff)
     return staff
 
 
@@ -129,14 +116,7 @@ def sign_up(tenant: Tenant, *, email: str, name: str, password: str) -> User:
             "An account with this email already exists here: sign in instead.", field="email"
         )
     user = create_user(tenant, email=email, name=name, password=password)
-    audit.record(
-        Actor.for_user(user),
-        "user.signed_up",
-        tenant=tenant,
-        target_type="user",
-        target_id=user.public_id,
-        target_label=user.email,
-    )
+    audit.record(Actor.for_user(user), "user.signed_up", tenant=tenant, target=user)
     if tenant.personal_orgs:
         user.last_org_id = orgs.create_personal_org(user, tenant).id
     return user
@@ -190,12 +170,7 @@ def create_staff(
     db.session.add(staff)
     db.session.flush()
     audit.record(
-        actor,
-        "staff.created",
-        target_type="staff",
-        target_id=staff.public_id,
-        target_label=staff.email,
-        after={"email": staff.email, "role": staff.role},
+        actor, "staff.created", target=staff, after={"email": staff.email, "role": staff.role}
     )
     return staff
 
@@ -272,9 +247,7 @@ def _record_user_change(
         actor,
         action,
         tenant=tenant,
-        target_type="user",
-        target_id=user.public_id,
-        target_label=user.email,
+        target=user,
         before={"is_active": not active},
         after={"is_active": active},
     )
@@ -317,11 +290,5 @@ def reactivate_staff(actor: Actor, staff: StaffUser) -> StaffUser:
 def _record_staff_change(actor: Actor, staff: StaffUser, action: str, *, active: bool) -> None:
     db.session.flush()
     audit.record(
-        actor,
-        action,
-        target_type="staff",
-        target_id=staff.public_id,
-        target_label=staff.email,
-        before={"is_active": not active},
-        after={"is_active": active},
+        actor, action, target=staff, before={"is_active": not active}, after={"is_active": active}
     )

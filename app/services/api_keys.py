@@ -78,8 +78,7 @@ def create_key(
     db.session.add(key)
     db.session.flush()
     audit.record(
-        actor, "api_key.created", tenant=tenant, target_type="api_key",
-        target_id=key.public_id, target_label=key.name,
+        actor, "api_key.created", tenant=tenant, target=key,
         after={"name": key.name, "prefix": key.display_prefix,
                "expires_at": key.expires_at.isoformat() if key.expires_at else None},
     )  # fmt: skip
@@ -95,8 +94,7 @@ def revoke_key(actor: Actor, tenant: Tenant, key: ApiKey) -> ApiKey:
     key.revoked_at = utcnow()
     db.session.flush()
     audit.record(
-        actor, "api_key.revoked", tenant=tenant, target_type="api_key",
-        target_id=key.public_id, target_label=key.name,
+        actor, "api_key.revoked", tenant=tenant, target=key,
         before={"revoked": False}, after={"revoked": True},
     )  # fmt: skip
     return key

@@ -282,8 +282,7 @@ def _create(actor, tenant, org, *, email, role, teams, message) -> Invitation:
     db.session.add(invitation)
     _queue_email(tenant, org, invitation, token, inviter=actor.user, flush=False)
     audit.record(
-        actor, "invitation.created", tenant=tenant, org=org, target_type="invitation",
-        target_id=invitation.public_id, target_label=email,
+        actor, "invitation.created", tenant=tenant, org=org, target=invitation,
         after={"email": email, "role": role},
     )  # fmt: skip
     return invitation
@@ -381,10 +380,7 @@ def resend(actor: Actor, tenant: Tenant, org: Organization, invitation: Invitati
         db.session.get(User, invitation.inviter_id) if invitation.inviter_id else None
     )
     _queue_email(tenant, org, invitation, token, inviter=inviter)
-    audit.record(
-        actor, "invitation.resent", tenant=tenant, org=org, target_type="invitation",
-        target_id=invitation.public_id, target_label=invitation.email,
-    )  # fmt: skip
+    audit.record(actor, "invitation.resent", tenant=tenant, org=org, target=invitation)
     return invitation
 
 
@@ -396,8 +392,7 @@ def revoke(actor: Actor, tenant: Tenant, org: Organization, invitation: Invitati
     invitation.responded_at = utcnow()
     db.session.flush()
     audit.record(
-        actor, "invitation.revoked", tenant=tenant, org=org, target_type="invitation",
-        target_id=invitation.public_id, target_label=invitation.email,
+        actor, "invitation.revoked", tenant=tenant, org=org, target=invitation,
         before={"status": "pending"}, after={"status": "revoked"},
     )  # fmt: skip
     return invitation
@@ -464,8 +459,7 @@ def accept(invitation: Invitation, user: User) -> Organization:
     user.last_org_id = org.id
     db.session.flush()
     audit.record(
-        Actor.for_user(user), "invitation.accepted", tenant=tenant, org=org,
-        target_type="invitation", target_id=invitation.public_id, target_label=invitation.email,
+        Actor.for_user(user), "invitation.accepted", tenant=tenant, org=org, target=invitation,
         after={"role": invitation.role},
     )  # fmt: skip
     return org
@@ -495,8 +489,8 @@ def accept_with_sign_up(invitation: Invitation, *, name: str, password: str) -> 
         tenant, email=invitation.email, name=clean_name(name), password=check_password(password)
     )
     audit.record(
-        Actor.for_user(user), "user.signed_up", tenant=tenant, target_type="user",
-        target_id=user.public_id, target_label=user.email, after={"via": "invitation"},
+        Actor.for_user(user), "user.signed_up", tenant=tenant, target=user,
+        after={"via": "invitation"},
     )  # fmt: skip
     if tenant.personal_orgs:
         orgs.create_personal_org(user, tenant)
@@ -513,10 +507,7 @@ def decline(invitation: Invitation, user: User | None) -> None:
     tenant = db.session.get(Tenant, invitation.tenant_id)
     org = db.session.get(Organization, invitation.org_id)
     actor = Actor.for_user(user) if user else Actor.anonymous()
-    audit.record(
-        actor, "invitation.declined", tenant=tenant, org=org, target_type="invitation",
-        target_id=invitation.public_id, target_label=invitation.email,
-    )  # fmt: skip
+    audit.record(actor, "invitation.declined", tenant=tenant, org=org, target=invitation)
 
 
 def pending_for(user: User) -> list[tuple[Invitation, Organization]]:
@@ -590,8 +581,7 @@ def create_join_link(
     db.session.add(link)
     db.session.flush()
     audit.record(
-        actor, "join_link.created", tenant=tenant, org=org, target_type="join_link",
-        target_id=link.public_id, target_label=org.name,
+        actor, "join_link.created", tenant=tenant, org=org, target=link, label=org.name,
         after={"role": role, "max_uses": max_uses, "allowed_domain": domain},
     )  # fmt: skip
     return NewJoinLink(link, mail.external_url("invitee.join", token=token))
@@ -617,9 +607,8 @@ def revoke_join_link(actor: Actor, tenant: Tenant, org: Organization, public_id:
     if link.revoked_at is None:
         link.revoked_at = utcnow()
         audit.record(
-            actor, "join_link.revoked", tenant=tenant, org=org, target_type="join_link",
-            target_id=link.public_id, target_label=org.name,
-        )  # fmt: skip
+            actor, "join_link.revoked", tenant=tenant, org=org, target=link, label=org.name
+        )
     return link
 
 
@@ -678,8 +667,7 @@ def join_via_link(link: JoinLink, user: User) -> Organization:
     user.last_org_id = org.id
     db.session.flush()
     audit.record(
-        Actor.for_user(user), "member.joined_via_link", tenant=tenant, org=org,
-        target_type="user", target_id=user.public_id, target_label=user.email,
+        Actor.for_user(user), "member.joined_via_link", tenant=tenant, org=org, target=user,
         after={"role": link.role, "join_link": link.public_id},
     )  # fmt: skip
     return org

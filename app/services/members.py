@@ -364,19 +364,6 @@ def _ensure_another_owner(org: Organization, leaving: Membership) -> None:
         )
 
 
-def _record(actor: Actor, action: str, tenant: Tenant, org: Organization, user: User, **values):
-    audit.record(
-        actor,
-        action,
-        tenant=tenant,
-        org=org,
-        target_type="user",
-        target_id=user.public_id,
-        target_label=user.email,
-        **values,
-    )
-
-
 def add_member(
     actor: Actor, tenant: Tenant, org: Organization, user: User, role: str
 ) -> Membership:
@@ -397,7 +384,7 @@ def add_member(
     )
     db.session.add(membership)
     db.session.flush()
-    _record(actor, "member.added", tenant, org, user, after={"role": role})
+    audit.record(actor, "member.added", tenant=tenant, org=org, target=user, after={"role": role})
     return membership
 
 
@@ -444,8 +431,8 @@ def change_role(
         _ensure_another_owner(org, membership)
     membership.role = new_role
     db.session.flush()
-    _record(
-        actor, "member.role_changed", tenant, org, user,
+    audit.record(
+        actor, "member.role_changed", tenant=tenant, org=org, target=user,
         before={"role": old_role}, after={"role": new_role},
     )  # fmt: skip
     return membership
@@ -458,7 +445,10 @@ def remove_member(actor: Actor, tenant: Tenant, org: Organization, user: User) -
     if not can_manage_member(granted, membership.role, role_catalog(tenant.id)):
         raise PermissionDenied(_out_of_reach(membership.role, "remove"))
     _delete_membership(org, membership)
-    _record(actor, "member.removed", tenant, org, user, before={"role": membership.role})
+    audit.record(
+        actor, "member.removed", tenant=tenant, org=org, target=user,
+        before={"role": membership.role},
+    )  # fmt: skip
 
 
 def leave_org(actor: Actor, tenant: Tenant, org: Organization) -> None:
@@ -471,7 +461,10 @@ def leave_org(actor: Actor, tenant: Tenant, org: Organization) -> None:
             "organization, so leave that one instead."
         )
     _delete_membership(org, membership)
-    _record(actor, "member.left", tenant, org, user, before={"role": membership.role})
+    audit.record(
+        actor, "member.left", tenant=tenant, org=org, target=user,
+        before={"role": membership.role},
+    )  # fmt: skip
 
 
 def _delete_membership(org: Organization, membership: Membership) -> None:
@@ -517,8 +510,8 @@ def transfer_ownership(actor: Actor, tenant: Tenant, org: Organization, new_owne
     if mine is not None and mine.role == Role.OWNER:
         mine.role = Role.ADMIN
     db.session.flush()
-    _record(
-        actor, "org.ownership_transferred", tenant, org, new_owner,
+    audit.record(
+        actor, "org.ownership_transferred", tenant=tenant, org=org, target=new_owner,
         before={"role": before_role, "previous_owner": user.email},
         after={"role": Role.OWNER},
     )  # fmt: skip

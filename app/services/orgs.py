@@ -421,9 +421,7 @@ def create_org(
         "org.created",
         tenant=tenant,
         org=org,
-        target_type="org",
-        target_id=org.public_id,
-        target_label=org.name,
+        target=org,
         after={**_snapshot(org), "parent": parent.public_id if parent else None},
     )
     return org
@@ -498,11 +496,8 @@ def update_org(
             "org.updated",
             tenant=tenant,
             org=org,
-            target_type="org",
-            target_id=org.public_id,
-            target_label=org.name,
-            before={k: v for k, v in before.items() if after[k] != v},
-            after={k: v for k, v in after.items() if before[k] != v},
+            target=org,
+            changes=audit.before_after(before, after),
         )
     return org
 
@@ -619,9 +614,7 @@ def update_org_data(
         f"org.{field_name}_updated",
         tenant=tenant,
         org=org,
-        target_type="org",
-        target_id=org.public_id,
-        target_label=org.name,
+        target=org,
         before={field_name: before},
         after={field_name: data},
     )
@@ -682,9 +675,7 @@ def move_org(
         "org.moved",
         tenant=tenant,
         org=org,
-        target_type="org",
-        target_id=org.public_id,
-        target_label=org.name,
+        target=org,
         before={"parent": old_parent.public_id if old_parent else None},
         after={"parent": new_parent.public_id if new_parent else None},
     )
@@ -723,9 +714,7 @@ def delete_org(actor: Actor, tenant: Tenant, org: Organization) -> int:
         "org.deleted",
         tenant=tenant,
         org=org,
-        target_type="org",
-        target_id=org.public_id,
-        target_label=org.name,
+        target=org,
         after={"hidden_orgs": result.rowcount},
     )
     return result.rowcount
@@ -752,9 +741,7 @@ def restore_org(actor: Actor, tenant: Tenant, org: Organization) -> int:
         "org.restored",
         tenant=tenant,
         org=org,
-        target_type="org",
-        target_id=org.public_id,
-        target_label=org.name,
+        target=org,
         after={"restored_orgs": result.rowcount},
     )
     return result.rowcount

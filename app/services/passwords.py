@@ -65,9 +65,8 @@ def request_reset(tenant: Tenant, raw_email: str, *, actor: Actor | None = None)
         expires_at=utcnow() + RESET_LIFETIME,
     )
     audit.record(
-        actor or Actor.anonymous(), "user.password_reset_requested", tenant=tenant,
-        target_type="user", target_id=user.public_id, target_label=user.email,
-    )  # fmt: skip
+        actor or Actor.anonymous(), "user.password_reset_requested", tenant=tenant, target=user
+    )
 
 
 def send_owner_welcome(tenant: Tenant, owner: User) -> None:
@@ -120,8 +119,7 @@ def reset_password(tenant: Tenant, token: str, new_password: str) -> User:
     user.password_hash = hash_password(new_password)
     end_all_sessions(user)
     audit.record(
-        Actor.for_user(user), "user.password_changed", tenant=tenant,
-        target_type="user", target_id=user.public_id, target_label=user.email,
+        Actor.for_user(user), "user.password_changed", tenant=tenant, target=user,
         after={"via": row.purpose},
     )  # fmt: skip
     return user

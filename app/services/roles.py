@@ -99,8 +99,8 @@ def create_role(
     db.session.flush()
     forget_role_catalog(tenant.id)
     audit.record(
-        actor, "role.created", tenant=tenant, target_type="role", target_id=role.public_id,
-        target_label=role.name, after={"key": key, "permissions": permissions},
+        actor, "role.created", tenant=tenant, target=role,
+        after={"key": key, "permissions": permissions},
     )  # fmt: skip
     return role
 
@@ -125,10 +125,8 @@ def update_role(
         db.session.flush()
         forget_role_catalog(tenant.id)
         audit.record(
-            actor, "role.updated", tenant=tenant, target_type="role", target_id=role.public_id,
-            target_label=role.name,
-            before={k: v for k, v in before.items() if after[k] != v},
-            after={k: v for k, v in after.items() if before[k] != v},
+            actor, "role.updated", tenant=tenant, target=role,
+            changes=audit.before_after(before, after),
         )  # fmt: skip
     return role
 
@@ -164,8 +162,8 @@ def delete_role(
             .execution_options(synchronize_session=False)
         ).rowcount
     audit.record(
-        actor, "role.deleted", tenant=tenant, target_type="role", target_id=role.public_id,
-        target_label=role.name, before={"key": role.key, "permissions": role.permissions},
+        actor, "role.deleted", tenant=tenant, target=role,
+        before={"key": role.key, "permissions": role.permissions},
         after={"reassigned_to": reassign_to, "memberships_moved": moved} if uses else None,
     )  # fmt: skip
     db.session.delete(role)

@@ -410,9 +410,7 @@ def retry_email(actor: Actor, tenant: Tenant, email: OutboxEmail) -> OutboxEmail
         actor,
         "email.retried",
         tenant=tenant,
-        target_type="email",
-        target_id=str(email.id),
-        target_label=email.to_address,
+        target=email,
         before=before,
         after={"status": email.status, "attempts": email.attempts},
     )
@@ -505,15 +503,7 @@ def end_view_as(actor: Actor, user: User, *, why: str, reason: str) -> None:
 
 def _record_view_as(actor: Actor, action: str, user: User, after: dict[str, str]) -> None:
     tenant = db.session.get(Tenant, user.tenant_id)
-    audit.record(
-        actor,
-        action,
-        tenant=tenant,
-        target_type="user",
-        target_id=user.public_id,
-        target_label=user.email,
-        after=after,
-    )
+    audit.record(actor, action, tenant=tenant, target=user, after=after)
 
 
 def find_user(public_id: str | None) -> User | None:

@@ -68,19 +68,6 @@ def team_members_query(team: Team) -> sa.Select[tuple[User]]:
     )
 
 
-def _record(actor: Actor, action: str, tenant: Tenant, org: Organization, team: Team, **values):
-    audit.record(
-        actor,
-        action,
-        tenant=tenant,
-        org=org,
-        target_type="team",
-        target_id=team.public_id,
-        target_label=team.name,
-        **values,
-    )
-
-
 def _save_name(team: Team, name: str) -> None:
     team.name = clean_name(name, limit=80)
     try:
@@ -97,7 +84,9 @@ def create_team(actor: Actor, tenant: Tenant, org: Organization, *, name: str) -
     _require_manage(actor, org)
     team = Team(tenant_id=tenant.id, org_id=org.id)
     _save_name(team, name)
-    _record(actor, "team.created", tenant, org, team, after={"name": team.name})
+    audit.record(
+        actor, "team.created", tenant=tenant, org=org, target=team, after={"name": team.name}
+    )
     return team
 
 
@@ -106,8 +95,8 @@ def rename_team(actor: Actor, tenant: Tenant, org: Organization, team: Team, *, 
     before = team.name
     _save_name(team, name)
     if team.name != before:
-        _record(
-            actor, "team.renamed", tenant, org, team,
+        audit.record(
+            actor, "team.renamed", tenant=tenant, org=org, target=team,
             before={"name": before}, after={"name": team.name},
         )  # fmt: skip
     return team
@@ -115,7 +104,9 @@ def rename_team(actor: Actor, tenant: Tenant, org: Organization, team: Team, *, 
 
 def delete_team(actor: Actor, tenant: Tenant, org: Organization, team: Team) -> None:
     _require_manage(actor, org)
-    _record(actor, "team.deleted", tenant, org, team, before={"name": team.name})
+    audit.record(
+        actor, "team.deleted", tenant=tenant, org=org, target=team, before={"name": team.name}
+    )
     db.session.delete(team)
     db.session.flush()
 
@@ -129,7 +120,9 @@ def add_to_team(actor: Actor, tenant: Tenant, org: Organization, team: Team, use
         raise Conflict(f"{user.display_name} is already in {team.name}.")
     db.session.add(TeamMember(team_id=team.id, user_id=user.id))
     db.session.flush()
-    _record(actor, "team.member_added", tenant, org, team, after={"user": user.email})
+    audit.record(
+        actor, "team.member_added", tenant=tenant, org=org, target=team, after={"user": user.email}
+    )
 
 
 def remove_from_team(
@@ -141,4 +134,11 @@ def remove_from_team(
         raise NotFound(f"{user.display_name} is not in {team.name}.")
     db.session.delete(membership)
     db.session.flush()
-    _record(actor, "team.member_removed", tenant, org, team, before={"user": user.email})
+    audit.record(
+        actor,
+        "team.member_removed",
+        tenant=tenant,
+        org=org,
+        target=team,
+        before={"user": user.email},
+    )

@@ -95,9 +95,7 @@ def create_tenant(
         actor,
         "tenant.created",
         tenant=tenant,
-        target_type="tenant",
-        target_id=tenant.public_id,
-        target_label=tenant.name,
+        target=tenant,
         after={"name": tenant.name, "slug": tenant.slug, "owner_email": owner.email},
     )
     return tenant, owner
@@ -113,9 +111,7 @@ def suspend_tenant(actor: Actor, tenant: Tenant) -> Tenant:
         actor,
         "tenant.suspended",
         tenant=tenant,
-        target_type="tenant",
-        target_id=tenant.public_id,
-        target_label=tenant.name,
+        target=tenant,
         before={"status": TenantStatus.ACTIVE},
         after={"status": TenantStatus.SUSPENDED},
     )
@@ -132,9 +128,7 @@ def reactivate_tenant(actor: Actor, tenant: Tenant) -> Tenant:
         actor,
         "tenant.reactivated",
         tenant=tenant,
-        target_type="tenant",
-        target_id=tenant.public_id,
-        target_label=tenant.name,
+        target=tenant,
         before={"status": TenantStatus.SUSPENDED},
         after={"status": TenantStatus.ACTIVE},
     )
@@ -214,11 +208,8 @@ def update_tenant_rules(
             actor,
             "tenant.settings_updated",
             tenant=tenant,
-            target_type="tenant",
-            target_id=tenant.public_id,
-            target_label=tenant.name,
-            before={k: v for k, v in before.items() if after[k] != v},
-            after={k: v for k, v in after.items() if before[k] != v},
+            target=tenant,
+            changes=audit.before_after(before, after),
         )
     return tenant
 

@@ -12,20 +12,22 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from app.actors import Actor
 from app.extensions import db
 from app.models import AuditEvent, OutboxEmail, Tenant
 from app.services import (
     accounts,
     invitations,
+    join_links,
     members,
+    org_data,
     orgs,
+    outbox,
     passwords,
     roles,
-    support,
     teams,
     tenants,
 )
-from app.services.actors import Actor
 
 
 @dataclass
@@ -78,7 +80,7 @@ def test_each_mutating_service_writes_exactly_one_audit_event(app, create_staff)
             ),
             Step(
                 "org.settings_updated",
-                lambda s: orgs.update_org_data(me, tenant, s["child"], "settings", {"tz": "UTC"}),
+                lambda s: org_data.update(me, tenant, s["child"], "settings", {"tz": "UTC"}),
                 before={"settings"},
                 after={"settings"},
             ),
@@ -202,16 +204,12 @@ def test_each_mutating_service_writes_exactly_one_audit_event(app, create_staff)
             ),
             Step(
                 "join_link.created",
-                lambda s: s.update(
-                    link=invitations.create_join_link(me, tenant, s["root"], role="viewer")
-                ),
+                lambda s: s.update(link=join_links.create(me, tenant, s["root"], role="viewer")),
                 after={"role", "max_uses", "allowed_domain"},
             ),
             Step(
                 "join_link.revoked",
-                lambda s: invitations.revoke_join_link(
-                    me, tenant, s["root"], s["link"].link.public_id
-                ),
+                lambda s: join_links.revoke(me, tenant, s["root"], s["link"].link.public_id),
             ),
             Step(
                 "tenant.settings_updated",
@@ -246,7 +244,7 @@ def test_each_mutating_service_writes_exactly_one_audit_event(app, create_staff)
             ),
             Step(
                 "email.retried",
-                lambda s: support.retry_email(support_actor, tenant, _failed_email(tenant)),
+                lambda s: outbox.retry_email(support_actor, tenant, _failed_email(tenant)),
             ),
         ]
         for step in steps:

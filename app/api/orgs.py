@@ -19,10 +19,10 @@ from app.api.schemas import (
 )
 from app.models import Organization
 from app.policy import Role
-from app.services import members, orgs
+from app.services import members, org_data, orgs
 
 TAG = "Organizations"
-UPDATE_ORG_PROFILE_FIELDS = tuple(f for f in UpdateOrg.model_fields if f not in orgs.DATA_FIELDS)
+UPDATE_ORG_PROFILE_FIELDS = tuple(f for f in UpdateOrg.model_fields if f not in org_data.FIELDS)
 
 
 def _org(org_id: str) -> Organization:
@@ -67,14 +67,14 @@ def update_org(org_id: str, body: UpdateOrg) -> Org:
         for field, value in body.model_dump(exclude_unset=True).items()
         if value is not None or Organization.__table__.c[field].nullable
     }
-    data = {field: sent.pop(field) for field in orgs.DATA_FIELDS if field in sent}
+    data = {field: sent.pop(field) for field in org_data.FIELDS if field in sent}
     if sent:
         # Every other field of UpdateOrg is the org's own; one the service doesn't take
         # fails loudly here instead of being accepted and dropped.
         current = {field: getattr(org, field) for field in UPDATE_ORG_PROFILE_FIELDS}
         orgs.update_org(g.actor, g.tenant, org, **{**current, **sent})
     for field, value in data.items():
-        orgs.update_org_data(g.actor, g.tenant, org, field, value)
+        org_data.update(g.actor, g.tenant, org, field, value)
     return present.org(org)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
+import sqlalchemy.orm as so
 
 from app.actors import Actor
 from app.credentials import hash_password, password_needs_rehash, verify_password
@@ -12,6 +13,7 @@ from app.extensions import db
 from app.models import StaffRole, StaffUser, Tenant, TenantRole, User, utcnow
 from app.policy import StaffAction, TenantPerm, require_staff_permission, tenant_can
 from app.services import audit, orgs
+from app.services.pagination import Page, paginate
 from app.services.validation import (
     check_password,
     clean_name,
@@ -292,3 +294,34 @@ def _record_staff_change(actor: Actor, staff: StaffUser, action: str, *, active:
     audit.record(
         actor, action, target=staff, before={"is_active": not active}, after={"is_active": active}
     )
+
+
+# --- across tenants (the support console) --------------------------------------------
+
+
+def get_user_anywhere(public_id: str | None) -> User:
+    """A user of any (not deleted) tenant, with the tenant loaded: for support staff, who
+    belong to no tenant."""
+    user = db.session.scalar(
+        sa.select(User)
+        .join(Tenant, Tenant.id == User.tenant_id)
+        .options(so.contains_eager(User.tenant))
+        .where(User.public_id == (public_id or ""), Tenant.deleted_at.is_(None))
+    )
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+# --- staff accounts ------------------------------------------------------------------
+
+
+def list_staff(*, page: int = 1, per_page: int = 50) -> Page[StaffUser]:
+    return paginate(sa.select(StaffUser).order_by(StaffUser.email), page, per_page)
+
+
+def get_staff(public_id: str) -> StaffUser:
+    staff = db.session.scalar(sa.select(StaffUser).where(StaffUser.public_id == public_id))
+    if staff is None:
+        raise NotFound("No such staff account.")
+    return staff

@@ -1,4 +1,4 @@
-"""Invitations and join links: how people join an org.
+"""Invitations: how people are asked to join an org (join links: ``join_links``).
 
 An invitation is bound to one address, single use (a conditional update plus the
 unique membership make parallel accepts safe), expires, and can be resent (new token,
@@ -23,7 +23,6 @@ from app.ids import PREFIXES, new_public_id
 from app.models import (
     Invitation,
     InvitationStatus,
-    JoinLink,
     Membership,
     Organization,
     OrgClosure,
@@ -34,7 +33,7 @@ from app.models import (
     utcnow,
 )
 from app.policy import Perm, actor_access, grantable_roles, role_catalog
-from app.services import accounts, audit, lookup, members, orgs, tenants
+from app.services import accounts, audit, lookup, members, orgs
 from app.services.pagination import Page, paginate
 from app.services.validation import email_domain, normalize_email
 
@@ -85,12 +84,12 @@ def split_addresses(text: str) -> list[str]:
     return list(seen)
 
 
-def _require_invite(actor: Actor, org: Organization) -> None:
+def require_inviter(actor: Actor, org: Organization) -> None:
     if not actor_access(actor, org).can(Perm.MEMBERS_INVITE):
         raise PermissionDenied("You don't have permission to invite people here.")
 
 
-def _check_role(actor: Actor, tenant: Tenant, org: Organization, role: str) -> None:
+def check_grantable_role(actor: Actor, tenant: Tenant, org: Organization, role: str) -> None:
     catalog = role_catalog(tenant.id)
     if role not in catalog:
         raise ValidationFailed(f"Unknown role “{role}”.", field="role")
@@ -139,8 +138,8 @@ def invite(
     message: str = "",
 ) -> list[InviteResult]:
     """Invite each address; every address gets its own outcome, nothing is all-or-nothing."""
-    _require_invite(actor, org)
-    _check_role(actor, tenant, org, role)
+    require_inviter(actor, org)
+    check_grantable_role(actor, tenant, org, role)
     if not addresses:
         raise ValidationFailed("Enter at least one email address.", field="emails")
     if len(addresses) > MAX_ADDRESSES:
@@ -348,6 +347,15 @@ def references(invitations: list[Invitation]) -> tuple[dict[int, str], dict[int,
     return teams, inviters
 
 
+def inviters_of(tenant: Tenant, invitations: list[Invitation]) -> dict[int, User]:
+    """The people who sent these invitations, by id; one query (none for no inviters)."""
+    ids = {invitation.inviter_id for invitation in invitations if invitation.inviter_id}
+    if not ids:
+        return {}
+    stmt = sa.select(User).where(User.tenant_id == tenant.id, User.id.in_(ids))
+    return {user.id: user for user in db.session.scalars(stmt)}
+
+
 def get_invitation(org: Organization, public_id: str) -> Invitation:
     invitation = db.session.scalar(
         sa.select(Invitation).where(Invitation.org_id == org.id, Invitation.public_id == public_id)
@@ -359,7 +367,7 @@ def get_invitation(org: Organization, public_id: str) -> Invitation:
 
 def resend(actor: Actor, tenant: Tenant, org: Organization, invitation: Invitation) -> Invitation:
     """A new token and a renewed expiry; the link in the earlier email stops working."""
-    _require_invite(actor, org)
+    require_inviter(actor, org)
     if invitation.status != InvitationStatus.PENDING:
         raise Conflict(f"This invitation is {invitation.status}: invite the person again instead.")
     now = utcnow()
@@ -385,7 +393,7 @@ def resend(actor: Actor, tenant: Tenant, org: Organization, invitation: Invitati
 
 
 def revoke(actor: Actor, tenant: Tenant, org: Organization, invitation: Invitation) -> Invitation:
-    _require_invite(actor, org)
+    require_inviter(actor, org)
     if invitation.status != InvitationStatus.PENDING:
         raise Conflict(f"This invitation is already {invitation.status}.")
     invitation.status = InvitationStatus.REVOKED
@@ -452,7 +460,7 @@ def accept(invitation: Invitation, user: User) -> Organization:
     assert tenant is not None
     assert org is not None
     _spend(invitation, InvitationStatus.ACCEPTED, user)
-    _join(org, user, invitation.role, added_by=invitation.inviter_id)
+    add_member_joining(org, user, invitation.role, added_by=invitation.inviter_id)
     for team_id in invitation.team_ids or []:
         if db.session.get(TeamMember, (team_id, user.id)) is None and db.session.get(Team, team_id):
             db.session.add(TeamMember(team_id=team_id, user_id=user.id))
@@ -465,7 +473,7 @@ def accept(invitation: Invitation, user: User) -> Organization:
     return org
 
 
-def _join(org: Organization, user: User, role: str, *, added_by: int | None) -> None:
+def add_member_joining(org: Organization, user: User, role: str, *, added_by: int | None) -> None:
     """A direct membership, unless one exists (the unique constraint settles races)."""
     try:
         with db.session.begin_nested():
@@ -534,140 +542,19 @@ def get_pending_for(user: User, public_id: str) -> Invitation:
     raise NotFound("No such invitation.")
 
 
-# --- join links ------------------------------------------------------------------------
-
-
-@dataclass
-class NewJoinLink:
-    link: JoinLink
-    url: str  # shown once: only the token's hash is stored
-
-
-def create_join_link(
-    actor: Actor,
-    tenant: Tenant,
-    org: Organization,
-    *,
-    role: str,
-    max_uses: int | None = None,
-    expires_in_days: int | None = None,
-    allowed_domain: str | None = None,
-) -> NewJoinLink:
-    _require_invite(actor, org)
-    _check_role(actor, tenant, org, role)
-    if max_uses is not None and not 1 <= max_uses <= 100_000:
-        raise ValidationFailed(
-            "Use a number from 1 to 100,000, or leave it empty.", field="max_uses"
-        )
-    if expires_in_days is not None and not 1 <= expires_in_days <= 365:
-        raise ValidationFailed("Use 1 to 365 days, or leave it empty.", field="expires_in_days")
-    domain = None
-    if allowed_domain and allowed_domain.strip():
-        try:
-            domain = tenants.clean_domain(allowed_domain)
-        except ValidationFailed as error:
-            raise ValidationFailed(error.message, field="allowed_domain") from None
-    token = new_token()
-    link = JoinLink(
-        tenant_id=tenant.id,
-        org_id=org.id,
-        role=role,
-        token_hash=hash_token(token),
-        max_uses=max_uses,
-        expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
-        allowed_domain=domain,
-        created_by_id=actor.user.id if actor.user else None,
-    )
-    db.session.add(link)
-    db.session.flush()
-    audit.record(
-        actor, "join_link.created", tenant=tenant, org=org, target=link, label=org.name,
-        after={"role": role, "max_uses": max_uses, "allowed_domain": domain},
-    )  # fmt: skip
-    return NewJoinLink(link, mail.external_url("invitee.join", token=token))
-
-
-def list_join_links(org: Organization) -> list[JoinLink]:
-    return list(
-        db.session.scalars(
-            sa.select(JoinLink)
-            .where(JoinLink.org_id == org.id)
-            .order_by(JoinLink.created_at.desc())
-        )
-    )
-
-
-def revoke_join_link(actor: Actor, tenant: Tenant, org: Organization, public_id: str) -> JoinLink:
-    _require_invite(actor, org)
-    link = db.session.scalar(
-        sa.select(JoinLink).where(JoinLink.org_id == org.id, JoinLink.public_id == public_id)
-    )
-    if link is None:
-        raise NotFound("No such join link.")
-    if link.revoked_at is None:
-        link.revoked_at = utcnow()
-        audit.record(
-            actor, "join_link.revoked", tenant=tenant, org=org, target=link, label=org.name
-        )
-    return link
-
-
-def join_link_state(link: JoinLink) -> str:
-    if link.revoked_at is not None:
-        return "revoked"
-    if link.expires_at is not None and link.expires_at <= utcnow():
-        return "expired"
-    if link.max_uses is not None and link.uses >= link.max_uses:
-        return "used up"
-    return "active"
-
-
-def find_join_link(token: str) -> JoinLink | None:
-    if not token or len(token) > 100:
-        return None
-    link = db.session.scalar(sa.select(JoinLink).where(JoinLink.token_hash == hash_token(token)))
-    if link is None or join_link_state(link) != "active":
-        return None
-    org = db.session.get(Organization, link.org_id)
-    tenant = db.session.get(Tenant, link.tenant_id)
-    if org is None or org.is_deleted or tenant is None or tenant.is_suspended:
-        return None
-    return link
-
-
-def join_via_link(link: JoinLink, user: User) -> Organization:
-    """Use one of the link's places (a conditional update: never more than max_uses)."""
-    if user.tenant_id != link.tenant_id:
-        raise PermissionDenied("This link is for another workspace.")
-    if link.allowed_domain and email_domain(user.email) != link.allowed_domain:
-        raise PermissionDenied(f"This link is only for addresses at {link.allowed_domain}.")
-    tenant = db.session.get(Tenant, link.tenant_id)
-    org = db.session.get(Organization, link.org_id)
-    assert tenant is not None
-    assert org is not None
-    if members.member_row(tenant, org, user) is not None:
-        raise Conflict(f"You are already a member of {org.name}.")
-    if members.seat_limit_reached(tenant, org):
-        raise Conflict(members.seat_limit_message(tenant, org))
-    now = utcnow()
-    took = db.session.execute(
-        sa.update(JoinLink)
+def invitation_to(user: User, public_id: str) -> tuple[Invitation, Organization]:
+    """One of the invitations to this user's address in their tenant, with its org (for
+    support staff looking at the user)."""
+    row = db.session.execute(
+        sa.select(Invitation, Organization)
+        .join(Organization, Organization.id == Invitation.org_id)
         .where(
-            JoinLink.id == link.id,
-            JoinLink.revoked_at.is_(None),
-            sa.or_(JoinLink.expires_at.is_(None), JoinLink.expires_at > now),
-            sa.or_(JoinLink.max_uses.is_(None), JoinLink.uses < JoinLink.max_uses),
+            Invitation.public_id == public_id,
+            Invitation.tenant_id == user.tenant_id,
+            Invitation.email == user.email,
         )
-        .values(uses=JoinLink.uses + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if took != 1:
-        raise Conflict("This join link is no longer valid.")
-    _join(org, user, link.role, added_by=link.created_by_id)
-    user.last_org_id = org.id
-    db.session.flush()
-    audit.record(
-        Actor.for_user(user), "member.joined_via_link", tenant=tenant, org=org, target=user,
-        after={"role": link.role, "join_link": link.public_id},
-    )  # fmt: skip
-    return org
+    ).first()
+    if row is None:
+        raise NotFound("No such invitation.")
+    invitation, org = row
+    return invitation, org

@@ -7,7 +7,6 @@ audit event. Nothing here commits.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,8 +44,6 @@ from app.services import audit, lookup
 from app.services.validation import clean_name, escape_like, make_slug, next_free_slug
 
 SLUG_RETRIES = 5
-MAX_JSON_BYTES = 8 * 1024
-MAX_KEY_LENGTH = 64
 CHILDREN_PAGE = 100
 SEARCH_LIMIT = 50
 
@@ -514,113 +511,6 @@ def _clean_logo_url(raw: str | None) -> str | None:
     return url
 
 
-DATA_FIELDS = ("public_metadata", "private_metadata", "settings")
-
-
-def parse_value(raw: str) -> Any:
-    """A value typed in a key/value row: JSON when it looks like JSON, else plain text."""
-    text = raw.strip()
-    if not text:
-        return ""
-    if text[0] in '{["' or text in ("true", "false", "null") or _looks_numeric(text):
-        try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise ValueError(f"not valid JSON ({exc.args[0].split(':')[0]})") from exc
-    return raw
-
-
-def format_value(value: Any) -> str:
-    """How a stored value is shown in its key/value row (the inverse of parse_value)."""
-    if isinstance(value, str):
-        try:
-            parse_value(value)
-        except ValueError:
-            return json.dumps(value)
-        return value if parse_value(value) == value else json.dumps(value)
-    return json.dumps(value)
-
-
-def _looks_numeric(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def validate_data(field_name: str, rows: list[tuple[str, str]]) -> dict[str, Any]:
-    """Key/value rows into a JSON object: keys unique and short, values valid, size-limited."""
-    data: dict[str, Any] = {}
-    for number, (raw_key, raw_value) in enumerate(rows, start=1):
-        key = raw_key.strip()
-        if not key and not raw_value.strip():
-            continue
-        if not key:
-            raise ValidationFailed(f"Row {number}: give the value a key.", field=field_name)
-        if len(key) > MAX_KEY_LENGTH:
-            raise ValidationFailed(
-                f"Row {number}: keys are at most {MAX_KEY_LENGTH} characters.", field=field_name
-            )
-        if key in data:
-            raise ValidationFailed(f"Row {number}: “{key}” appears twice.", field=field_name)
-        try:
-            data[key] = parse_value(raw_value)
-        except ValueError as exc:
-            raise ValidationFailed(
-                f"Row {number} (“{key}”): the value is {exc}.", field=field_name
-            ) from exc
-    if len(json.dumps(data)) > MAX_JSON_BYTES:
-        raise ValidationFailed(
-            f"Keep this under {MAX_JSON_BYTES // 1024} KB of JSON.", field=field_name
-        )
-    return data
-
-
-def check_data(field_name: str, data: dict[str, Any]) -> None:
-    """The limits every JSON document of an org keeps, however it arrives."""
-    for key in data:
-        if not key.strip() or len(key) > MAX_KEY_LENGTH:
-            raise ValidationFailed(
-                f"Keys are 1 to {MAX_KEY_LENGTH} characters, not blank.", field=field_name
-            )
-    try:
-        encoded = json.dumps(data, allow_nan=False)
-    except ValueError:
-        raise ValidationFailed(
-            "Numbers must be finite (no NaN or Infinity).", field=field_name
-        ) from None
-    if len(encoded) > MAX_JSON_BYTES:
-        raise ValidationFailed(
-            f"Keep this under {MAX_JSON_BYTES // 1024} KB of JSON.", field=field_name
-        )
-
-
-def update_org_data(
-    actor: Actor, tenant: Tenant, org: Organization, field_name: str, data: dict[str, Any]
-) -> Organization:
-    """Replace one of the org's JSON documents (metadata or settings)."""
-    if field_name not in DATA_FIELDS:
-        raise ValidationFailed("Unknown field.")
-    require(actor, org, Perm.SETTINGS_UPDATE)
-    check_data(field_name, data)
-    before = getattr(org, field_name) or {}
-    if before == data:
-        return org
-    setattr(org, field_name, data)
-    db.session.flush()
-    audit.record(
-        actor,
-        f"org.{field_name}_updated",
-        tenant=tenant,
-        org=org,
-        target=org,
-        before={field_name: before},
-        after={field_name: data},
-    )
-    return org
-
-
 def move_org(
     actor: Actor, tenant: Tenant, org: Organization, new_parent: Organization | None
 ) -> Organization:
@@ -774,3 +664,47 @@ def org_choices_for_move(tenant: Tenant, org: Organization, user: User) -> list[
             .limit(500)
         )
     )
+
+
+# --- one level of the tree, for support staff ---------------------------------------
+
+
+@dataclass
+class OrgNode:
+    org: Organization
+    child_count: int = 0
+    member_count: int = 0
+
+
+def org_level(
+    tenant: Tenant, parent: Organization | None, *, offset: int = 0
+) -> tuple[list[OrgNode], bool]:
+    """One level of a tenant's live org tree, by name, with child and member counts; three
+    queries at any size (orgs.children needs a viewing user, staff are none)."""
+    level = Organization.parent_id == parent.id if parent else Organization.parent_id.is_(None)
+    rows = list(
+        db.session.scalars(
+            sa.select(Organization)
+            .where(Organization.tenant_id == tenant.id, Organization.deleted_at.is_(None), level)
+            .order_by(Organization.name, Organization.id)
+            .offset(max(0, offset))
+            .limit(CHILDREN_PAGE + 1)
+        )
+    )
+    more = len(rows) > CHILDREN_PAGE
+    rows = rows[:CHILDREN_PAGE]
+    ids = [org.id for org in rows]
+    child_counts: dict[int, int] = {}
+    if ids:
+        child_counts = dict(
+            db.session.execute(
+                sa.select(Organization.parent_id, sa.func.count())
+                .where(Organization.parent_id.in_(ids), Organization.deleted_at.is_(None))
+                .group_by(Organization.parent_id)
+            ).all()
+        )
+    member_counts = member_counts_for(ids)
+    nodes = [
+        OrgNode(org, child_counts.get(org.id, 0), member_counts.get(org.id, 0)) for org in rows
+    ]
+    return nodes, more

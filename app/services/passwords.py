@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from app import mail
 from app.actors import Actor
 from app.credentials import hash_password, hash_token, new_token
-from app.errors import ValidationFailed
+from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.models import PasswordResetToken, Tenant, User, utcnow
+from app.policy import StaffAction, require_staff_permission
 from app.services import audit
 from app.services.accounts import end_all_sessions, find_user
 from app.services.validation import check_password, normalize_email
@@ -123,3 +124,14 @@ def reset_password(tenant: Tenant, token: str, new_password: str) -> User:
         after={"via": row.purpose},
     )  # fmt: skip
     return user
+
+
+def send_reset(actor: Actor, user: User) -> None:
+    """Support staff email the user a reset link now (the same email and audit as
+    "Forgot password")."""
+    require_staff_permission(actor, StaffAction.USERS_MANAGE, "send password resets")
+    if not user.is_active_account:
+        raise Conflict(f"{user.email} is deactivated: reactivate the account first.")
+    tenant = db.session.get(Tenant, user.tenant_id)
+    assert tenant is not None
+    request_reset(tenant, user.email, actor=actor)

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 
 from app.actors import Actor
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
-from app.models import Tenant, TenantRole, TenantStatus, User, utcnow
+from app.models import (
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Organization,
+    OutboxEmail,
+    Tenant,
+    TenantRole,
+    TenantStatus,
+    User,
+    utcnow,
+)
 from app.policy import StaffAction, TenantPerm, require_staff_permission, require_tenant
 from app.services import audit, passwords
 from app.services.accounts import create_user
@@ -224,3 +237,72 @@ def clean_domain(raw: str) -> str:
             f"“{raw.strip()}” is not an email domain.", field="signup_email_domains"
         ) from None
     return domain
+
+
+# --- a tenant at a glance (the support console) ---------------------------------
+
+
+@dataclass
+class TenantStats:
+    users: int = 0
+    deactivated_users: int = 0
+    memberships: int = 0
+    orgs: int = 0
+    deleted_orgs: int = 0
+    invitations: dict[str, int] = field(default_factory=dict)  # by effective status
+    outbox: dict[str, int] = field(default_factory=dict)  # by status
+
+
+def tenant_stats(tenant: Tenant) -> TenantStats:
+    """Every count the tenant page shows, in one query (a UNION ALL of small counts)."""
+    now = utcnow()
+
+    def part(kind: str, key: sa.ColumnElement, model: type) -> sa.Select:
+        return sa.select(
+            sa.literal(kind, sa.String).label("kind"),
+            sa.cast(key, sa.String).label("key"),
+            sa.func.count().label("n"),
+        ).select_from(model)
+
+    user_state = sa.case((User.is_active_account.is_(True), "active"), else_="deactivated")
+    org_state = sa.case((Organization.deleted_at.is_(None), "live"), else_="deleted")
+    invitation_state = sa.case(
+        (
+            sa.and_(Invitation.status == InvitationStatus.PENDING, Invitation.expires_at <= now),
+            InvitationStatus.EXPIRED,
+        ),
+        else_=Invitation.status,
+    )
+    parts = [
+        part("users", user_state, User).where(User.tenant_id == tenant.id).group_by(user_state),
+        part("orgs", org_state, Organization)
+        .where(Organization.tenant_id == tenant.id)
+        .group_by(org_state),
+        part("memberships", sa.literal("all", sa.String), Membership)
+        .join(Organization, Organization.id == Membership.org_id)
+        .where(Organization.tenant_id == tenant.id, Organization.deleted_at.is_(None)),
+        part("invitations", invitation_state, Invitation)
+        .where(Invitation.tenant_id == tenant.id)
+        .group_by(invitation_state),
+        part("outbox", OutboxEmail.status, OutboxEmail)
+        .where(OutboxEmail.tenant_id == tenant.id)
+        .group_by(OutboxEmail.status),
+    ]
+    stats = TenantStats()
+    for kind, key, count in db.session.execute(sa.union_all(*parts)):
+        if kind == "users":
+            stats.users += count
+            if key == "deactivated":
+                stats.deactivated_users = count
+        elif kind == "orgs":
+            if key == "live":
+                stats.orgs = count
+            else:
+                stats.deleted_orgs = count
+        elif kind == "memberships":
+            stats.memberships = count
+        elif kind == "invitations":
+            stats.invitations[key] = count
+        elif kind == "outbox":
+            stats.outbox[key] = count
+    return stats

@@ -16,9 +16,11 @@ from typing import Any
 from flask import session
 
 from app.actors import Actor
+from app.errors import NotFound
 from app.models import StaffUser, Tenant, User, utcnow
 from app.policy import StaffAction, staff_can
-from app.services import support
+from app.services import accounts
+from app.services import view_as as view_as_service
 
 SESSION_KEY = "view_as"
 READ_ONLY = "You are viewing as this user: read-only."
@@ -67,10 +69,10 @@ def stored() -> ViewAs | None:
 def start(staff: StaffUser, user: User, reason: str) -> datetime:
     """Audit the start and remember it in the session; a view-as already running ends
     first (audited as "replaced"). Raises ValidationFailed for a missing reason."""
-    reason = support.clean_reason(reason)  # refused before anything changes
+    reason = view_as_service.clean_reason(reason)  # refused before anything changes
     if stored() is not None:
         end(staff, "replaced")
-    until = support.start_view_as(Actor.for_staff(staff), user, reason)
+    until = view_as_service.start_view_as(Actor.for_staff(staff), user, reason)
     session[SESSION_KEY] = {
         "user": user.public_id,
         "staff": staff.public_id,
@@ -86,9 +88,9 @@ def end(staff: StaffUser, why: str) -> User | None:
     session.pop(SESSION_KEY, None)
     if state is None:
         return None
-    user = support.find_user(state.user_id)
+    user = _user(state.user_id)
     if user is not None:
-        support.end_view_as(Actor.for_staff(staff), user, why=why, reason=state.reason)
+        view_as_service.end_view_as(Actor.for_staff(staff), user, why=why, reason=state.reason)
     return user
 
 
@@ -106,7 +108,7 @@ def viewing_in(staff: StaffUser | None, tenant: Tenant) -> tuple[Viewing | None,
     if state.staff_id != staff.public_id or not staff_can(staff, StaffAction.VIEW_AS):
         session.pop(SESSION_KEY, None)
         return None, False
-    user = support.find_user(state.user_id)
+    user = _user(state.user_id)
     if user is None:
         session.pop(SESSION_KEY, None)
         return None, False
@@ -114,3 +116,10 @@ def viewing_in(staff: StaffUser | None, tenant: Tenant) -> tuple[Viewing | None,
         return None, False
     viewing = Viewing(user=user, staff=staff, reason=state.reason, until=state.until)
     return viewing, state.expired
+
+
+def _user(public_id: str) -> User | None:
+    try:
+        return accounts.get_user_anywhere(public_id)
+    except NotFound:
+        return None

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from app.extensions import db
-from app.models import AuditEvent, Organization, Tenant
+from app.models import AuditEvent, Organization, Tenant, User
 from app.services.members import safe_cell
 from app.services.pagination import Page, paginate
 from app.services.validation import escape_like
@@ -268,3 +268,15 @@ def _flush(buffer: io.StringIO) -> str:
     buffer.seek(0)
     buffer.truncate()
     return text
+
+
+def events_about(user: User, *, limit: int = 20) -> list[AuditEvent]:
+    """The newest audit events whose target is this user, in their tenant."""
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.tenant_id == user.tenant_id, AuditEvent.target_id == user.public_id)
+            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )

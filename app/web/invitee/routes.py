@@ -7,7 +7,7 @@ from app.errors import ServiceError, ValidationFailed
 from app.extensions import db, limiter
 from app.models import Invitation, Organization, Tenant, User, utcnow
 from app.policy import role_catalog
-from app.services import accounts, invitations
+from app.services import accounts, invitations, join_links
 from app.web.invitee import bp
 from app.web.invitee.forms import AcceptWithSignInForm, AcceptWithSignUpForm
 from app.web.rendering import render
@@ -198,7 +198,7 @@ def switch_account(token: str):
 
 @bp.route("/join/<token>", methods=["GET", "POST"])
 def join(token: str):
-    link = invitations.find_join_link(token)
+    link = join_links.find_by_token(token)
     if link is None:
         return render("invitations/invalid.html", join_link=True, status=410)
     tenant = db.session.get(Tenant, link.tenant_id)
@@ -211,7 +211,7 @@ def join(token: str):
         if user is None:
             abort(403, "Sign in first.")
         try:
-            joined = invitations.join_via_link(link, user)
+            joined = join_links.join(link, user)
         except ServiceError as failure:
             db.session.rollback()
             error = failure.message

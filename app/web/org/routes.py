@@ -8,7 +8,7 @@ from wtforms import SelectChoice
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.policy import Perm
-from app.services import orgs
+from app.services import org_data, orgs
 from app.web.org import bp
 from app.web.orgs.forms import MoveOrgForm, UpdateOrgDataForm, UpdateOrgForm
 from app.web.orgs.routes import create_org_page
@@ -97,8 +97,8 @@ def update_data():
     if form.validate_on_submit():
         rows = [(row.key.data or "", row.value.data or "") for row in form.rows]
         try:
-            data = orgs.validate_data(field_name, rows)
-            orgs.update_org_data(here.actor, here.tenant, here.org, field_name, data)
+            data = org_data.from_rows(field_name, rows)
+            org_data.update(here.actor, here.tenant, here.org, field_name, data)
         except ValidationFailed as error:
             form.form_errors.append(error.message)
         else:
@@ -160,7 +160,7 @@ def _settings_page(org, *, general_form=None, data_form=None, move_form=None, st
             data_forms[field_name] = data_form
             continue
         current = getattr(org, field_name) or {}
-        rows = [{"key": k, "value": orgs.format_value(v)} for k, v in current.items()]
+        rows = [{"key": k, "value": org_data.format_value(v)} for k, v in current.items()]
         rows += [{"key": "", "value": ""}] * 3
         data_forms[field_name] = UpdateOrgDataForm(formdata=None, field_name=field_name, rows=rows)
     breadcrumbs = orgs.ancestors(org)

@@ -1,6 +1,7 @@
 from wtforms import FieldList, Form, FormField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.services.org_data import MAX_KEY_LENGTH, MAX_VALUE_LENGTH
 from app.services.validation import MAX_NAME_LENGTH, MAX_SLUG_LENGTH
 from app.web.forms import BaseForm
 
@@ -29,8 +30,8 @@ class UpdateOrgForm(BaseForm):
 
 
 class KeyValueRow(Form):
-    key = StringField("Key", validators=[Length(max=64)])
-    value = StringField("Value", validators=[Length(max=4000)])
+    key = StringField("Key", validators=[Length(max=MAX_KEY_LENGTH)])
+    value = StringField("Value", validators=[Length(max=MAX_VALUE_LENGTH)])
 
 
 class UpdateOrgDataForm(BaseForm):

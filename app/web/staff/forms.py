@@ -11,8 +11,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.credentials import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.models import StaffRole
-from app.services.support import MAX_REASON, VIEW_AS_MINUTES
 from app.services.validation import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, MAX_SLUG_LENGTH
+from app.services.view_as import MAX_REASON, VIEW_AS_MINUTES
 from app.web.forms import BaseForm
 
 

@@ -13,7 +13,7 @@ from app.errors import Conflict, ValidationFailed
 from app.extensions import db, limiter
 from app.models import StaffUser, User, utcnow
 from app.policy import StaffAction, role_catalog, staff_can, staff_refusal
-from app.services import accounts, invitations, members, orgs, support, tenants
+from app.services import accounts, invitations, members, orgs, outbox, passwords, support, tenants
 from app.services.audit import log as audit_log
 from app.web import view_as
 from app.web.identity import signed_in_staff
@@ -182,7 +182,7 @@ def tenant(public_id: str):
     return render(
         "staff/tenant.html",
         tenant=found,
-        stats=support.tenant_stats(found),
+        stats=tenants.tenant_stats(found),
         events=audit_log.recent_events(tenant=found, limit=20),
         staff=_staff(),
     )
@@ -195,7 +195,7 @@ def tenant_orgs(public_id: str):
     parent_id = request.args.get("parent", "")[:40]
     parent = orgs.get_org_by_public_id(found, parent_id) if parent_id else None
     offset = max(0, min(request.args.get("offset", 0, type=int), 10_000_000))
-    nodes, more = support.org_level(found, parent, offset=offset)
+    nodes, more = orgs.org_level(found, parent, offset=offset)
     return render(
         "staff/tenant_orgs.html",
         block="org_level",
@@ -216,7 +216,7 @@ def tenant_outbox(public_id: str):
         "staff/tenant_outbox.html",
         block="outbox",
         tenant=found,
-        failed=support.failed_emails(found),
+        failed=outbox.failed_emails(found),
         staff=_staff(),
     )
 
@@ -225,8 +225,8 @@ def tenant_outbox(public_id: str):
 def retry_email(public_id: str, email_id: str):
     staff = _require(StaffAction.OUTBOX_RETRY, "retry emails")
     found = tenants.get_tenant_by_public_id(public_id)
-    email = support.get_email(found, email_id)
-    support.retry_email(Actor.for_staff(staff), found, email)
+    email = outbox.get_email(found, email_id)
+    outbox.retry_email(Actor.for_staff(staff), found, email)
     db.session.commit()
     flash(f"The email to {email.to_address} is queued again.", "success")
     return redirect(url_for("staff.tenant_outbox", public_id=found.public_id), code=303)
@@ -286,7 +286,7 @@ def _user_page(user: User, *, view_as_form: ViewAsUserForm | None = None, status
         memberships=orgs.list_user_orgs(user),
         roles=role_catalog(user.tenant_id),
         pending=invitations.pending_for(user),
-        events=support.events_about(user),
+        events=audit_log.events_about(user),
         view_as_form=view_as_form or ViewAsUserForm(),
         status=status,
         staff=_staff(),
@@ -299,13 +299,13 @@ def _back_to(user: User):
 
 @bp.get("/users/<public_id>")
 def user(public_id: str):
-    return _user_page(support.get_user(public_id))
+    return _user_page(accounts.get_user_anywhere(public_id))
 
 
 @bp.post("/users/<public_id>/orgs/<org_id>/role")
 def change_member_role(public_id: str, org_id: str):
     staff = _require(StaffAction.MEMBERS_MANAGE, "change members' roles")
-    found = support.get_user(public_id)
+    found = accounts.get_user_anywhere(public_id)
     org = orgs.get_org_by_public_id(found.tenant, org_id)
     form = ChangeMemberRoleForm()
     if not form.validate_on_submit():
@@ -320,7 +320,7 @@ def change_member_role(public_id: str, org_id: str):
 @bp.post("/users/<public_id>/orgs/<org_id>/remove")
 def remove_member(public_id: str, org_id: str):
     staff = _require(StaffAction.MEMBERS_MANAGE, "remove members")
-    found = support.get_user(public_id)
+    found = accounts.get_user_anywhere(public_id)
     org = orgs.get_org_by_public_id(found.tenant, org_id)
     members.remove_member(Actor.for_staff(staff), found.tenant, org, found)
     db.session.commit()
@@ -331,8 +331,8 @@ def remove_member(public_id: str, org_id: str):
 @bp.post("/users/<public_id>/invitations/<invitation_id>/resend")
 def resend_invitation(public_id: str, invitation_id: str):
     staff = _require(StaffAction.INVITATIONS_MANAGE, "resend invitations")
-    found = support.get_user(public_id)
-    invitation, org = support.invitation_for(found, invitation_id)
+    found = accounts.get_user_anywhere(public_id)
+    invitation, org = invitations.invitation_to(found, invitation_id)
     invitations.resend(Actor.for_staff(staff), found.tenant, org, invitation)
     db.session.commit()
     flash(
@@ -344,8 +344,8 @@ def resend_invitation(public_id: str, invitation_id: str):
 @bp.post("/users/<public_id>/invitations/<invitation_id>/revoke")
 def revoke_invitation(public_id: str, invitation_id: str):
     staff = _require(StaffAction.INVITATIONS_MANAGE, "revoke invitations")
-    found = support.get_user(public_id)
-    invitation, org = support.invitation_for(found, invitation_id)
+    found = accounts.get_user_anywhere(public_id)
+    invitation, org = invitations.invitation_to(found, invitation_id)
     invitations.revoke(Actor.for_staff(staff), found.tenant, org, invitation)
     db.session.commit()
     flash(f"The invitation to {org.name} is revoked.", "success")
@@ -355,8 +355,8 @@ def revoke_invitation(public_id: str, invitation_id: str):
 @bp.post("/users/<public_id>/password-reset")
 def send_password_reset(public_id: str):
     staff = _require(StaffAction.USERS_MANAGE, "send password resets")
-    found = support.get_user(public_id)
-    support.send_password_reset(Actor.for_staff(staff), found)
+    found = accounts.get_user_anywhere(public_id)
+    passwords.send_reset(Actor.for_staff(staff), found)
     db.session.commit()
     flash(f"A password reset link is on its way to {found.email}.", "success")
     return _back_to(found)
@@ -365,7 +365,7 @@ def send_password_reset(public_id: str):
 @bp.post("/users/<public_id>/deactivate")
 def deactivate_user(public_id: str):
     staff = _require(StaffAction.USERS_MANAGE, "deactivate users")
-    found = support.get_user(public_id)
+    found = accounts.get_user_anywhere(public_id)
     accounts.deactivate_user(Actor.for_staff(staff), found.tenant, found)
     db.session.commit()
     flash(f"{found.email} is deactivated and signed out everywhere.", "success")
@@ -375,7 +375,7 @@ def deactivate_user(public_id: str):
 @bp.post("/users/<public_id>/reactivate")
 def reactivate_user(public_id: str):
     staff = _require(StaffAction.USERS_MANAGE, "reactivate users")
-    found = support.get_user(public_id)
+    found = accounts.get_user_anywhere(public_id)
     accounts.reactivate_user(Actor.for_staff(staff), found.tenant, found)
     db.session.commit()
     flash(f"{found.email} can sign in again.", "success")
@@ -388,7 +388,7 @@ def reactivate_user(public_id: str):
 @bp.post("/users/<public_id>/view-as")
 def start_view_as(public_id: str):
     staff = _require(StaffAction.VIEW_AS, "view as a user")
-    found = support.get_user(public_id)
+    found = accounts.get_user_anywhere(public_id)
     form = ViewAsUserForm()
     if form.validate_on_submit():
         try:
@@ -442,7 +442,7 @@ def staff_accounts():
         db.session.rollback()
     return render(
         "staff/staff.html",
-        page=support.list_staff(page=request.args.get("page", 1, type=int)),
+        page=accounts.list_staff(page=request.args.get("page", 1, type=int)),
         form=form,
         status=status,
         staff=staff,
@@ -452,7 +452,7 @@ def staff_accounts():
 @bp.post("/staff/<public_id>/deactivate")
 def deactivate_staff(public_id: str):
     staff = _require(StaffAction.STAFF_MANAGE, "deactivate staff accounts")
-    target = support.get_staff(public_id)
+    target = accounts.get_staff(public_id)
     accounts.deactivate_staff(Actor.for_staff(staff), target)
     db.session.commit()
     flash(f"{target.email} is deactivated and signed out everywhere.", "success")
@@ -462,7 +462,7 @@ def deactivate_staff(public_id: str):
 @bp.post("/staff/<public_id>/reactivate")
 def reactivate_staff(public_id: str):
     staff = _require(StaffAction.STAFF_MANAGE, "reactivate staff accounts")
-    target = support.get_staff(public_id)
+    target = accounts.get_staff(public_id)
     accounts.reactivate_staff(Actor.for_staff(staff), target)
     db.session.commit()
     flash(f"{target.email} can sign in again.", "success")

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 
 from app.extensions import db, htmx
-from app.services.support import VIEW_AS_MINUTES
 from app.services.tenants import get_tenant
+from app.services.view_as import VIEW_AS_MINUTES
 from app.web import view_as
 from app.web.identity import visitor_in
 from app.web.rendering import htmx_redirect, render, wants_fragment, wants_json

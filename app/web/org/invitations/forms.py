@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.services.invitations import MAX_MESSAGE, split_addresses
+from app.services.join_links import MAX_DAYS, MAX_USES
 from app.web.forms import BaseForm
 
 MAX_CSV_BYTES = 1024 * 1024
@@ -104,12 +105,12 @@ class CreateJoinLinkForm(BaseForm):
     role = SelectField("Role", choices=[], validators=[DataRequired("Choose a role.")])
     max_uses = IntegerField(
         "Maximum uses",
-        validators=[Optional(), NumberRange(1, 100_000, "Use a number from 1 to 100,000.")],
+        validators=[Optional(), NumberRange(1, MAX_USES, f"Use a number from 1 to {MAX_USES:,}.")],
         description="Leave empty for no limit.",
     )
     expires_in_days = IntegerField(
         "Expires after (days)",
-        validators=[Optional(), NumberRange(1, 365, "Use 1 to 365 days.")],
+        validators=[Optional(), NumberRange(1, MAX_DAYS, f"Use 1 to {MAX_DAYS} days.")],
         description="Leave empty to keep the link until you revoke it.",
     )
     allowed_domain = StringField(

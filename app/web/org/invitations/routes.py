@@ -12,15 +12,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Response, flash, redirect, request, url_for
 from wtforms import SelectChoice
 
 from app.errors import ServiceError, ValidationFailed
 from app.extensions import db
-from app.models import Invitation, InvitationStatus, JoinLink, User, utcnow
+from app.models import Invitation, InvitationStatus, JoinLink, utcnow
 from app.policy import Perm, Role, grantable_roles, role_catalog
-from app.services import invitations, orgs, teams
+from app.services import invitations, join_links, orgs, teams
 from app.services.invitations import Outcome
 from app.web.org.invitations import bp
 from app.web.org.invitations.forms import CreateJoinLinkForm, InviteMembersForm
@@ -124,18 +123,10 @@ def _status_filter() -> str:
 
 def _row_context(rows: list[Invitation]) -> dict[str, Any]:
     """What invitation rows need besides themselves: role names and who invited."""
-    inviter_ids = {row.inviter_id for row in rows if row.inviter_id}
-    inviters = (
-        db.session.scalars(
-            sa.select(User).where(User.tenant_id == here.tenant.id, User.id.in_(inviter_ids))
-        )
-        if inviter_ids
-        else []
-    )
     return {
         "org": here.org,
         "catalog": role_catalog(here.tenant.id),
-        "inviters": {user.id: user for user in inviters},
+        "inviters": invitations.inviters_of(here.tenant, rows),
         "now": utcnow(),
     }
 
@@ -160,7 +151,7 @@ def _index_page(
         page=request.args.get("page", 1, type=int),
         per_page=PER_PAGE,
     )
-    links = invitations.list_join_links(here.org)
+    links = join_links.list_links(here.org)
     return render(
         "org_invitations/index.html",
         block=block,
@@ -168,7 +159,7 @@ def _index_page(
         statuses=InvitationStatus.ALL,
         status_filter=status_filter,
         breadcrumbs=orgs.ancestors(here.org),
-        links=[(link, invitations.join_link_state(link)) for link in links],
+        links=[(link, join_links.state(link)) for link in links],
         link_form=link_form or _link_form(blank=True),
         new_link_url=new_link_url,
         status=status,
@@ -244,7 +235,7 @@ def create_link():
     form = _link_form()
     if form.validate():
         try:
-            created = invitations.create_join_link(
+            created = join_links.create(
                 here.actor,
                 here.tenant,
                 here.org,
@@ -268,13 +259,13 @@ def create_link():
 @bp.post("/links/<public_id>/revoke")
 def revoke_link(public_id: str):
     require(Perm.MEMBERS_INVITE, CANNOT_INVITE)
-    link: JoinLink = invitations.revoke_join_link(here.actor, here.tenant, here.org, public_id)
+    link: JoinLink = join_links.revoke(here.actor, here.tenant, here.org, public_id)
     db.session.commit()
     if wants_fragment():
         return render(
             "org_invitations/_link_row.html",
             link=link,
-            state=invitations.join_link_state(link),
+            state=join_links.state(link),
             catalog=role_catalog(here.tenant.id),
             notice="Revoked: the link no longer lets anyone join.",
         )

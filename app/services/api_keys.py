@@ -20,6 +20,7 @@ from app.services.validation import clean_name
 KEY_PREFIX = "tk_"
 MAX_KEYS_PER_TENANT = 100
 MAX_EXPIRY_DAYS = 3650
+MAX_NAME_LENGTH = 80
 # last_used_at is a hint, not a log: write it at most this often per key, not per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -53,7 +54,7 @@ def create_key(
     actor: Actor, tenant: Tenant, *, name: str, expires_in_days: int | None = None
 ) -> NewApiKey:
     require_tenant(actor, TenantPerm.API_KEYS_MANAGE)
-    name = clean_name(name, limit=80)
+    name = clean_name(name, limit=MAX_NAME_LENGTH)
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
         raise ValidationFailed(
             f"Use 1 to {MAX_EXPIRY_DAYS} days, or leave it empty for a key that doesn't expire.",

@@ -22,7 +22,10 @@ from app.policy import (
 from app.services import audit
 from app.services.validation import clean_name
 
-KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+MAX_NAME_LENGTH = 80
+MAX_KEY_LENGTH = 40
+MAX_DESCRIPTION_LENGTH = 300
+KEY_PATTERN = re.compile(rf"^[a-z][a-z0-9_]{{1,{MAX_KEY_LENGTH - 1}}}$")
 
 
 def _actor_permissions(actor: Actor) -> frozenset[str]:
@@ -31,8 +34,8 @@ def _actor_permissions(actor: Actor) -> frozenset[str]:
 
 
 def _clean(actor: Actor, *, name: str, description: str, permissions: list[str]):
-    name = clean_name(name, limit=80)
-    description = " ".join((description or "").split())[:300]
+    name = clean_name(name, limit=MAX_NAME_LENGTH)
+    description = " ".join((description or "").split())[:MAX_DESCRIPTION_LENGTH]
     unknown = set(permissions) - ALL_PERMISSIONS
     if unknown:
         raise ValidationFailed(

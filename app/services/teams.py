@@ -14,6 +14,8 @@ from app.services import audit
 from app.services.members import member_row
 from app.services.validation import clean_name
 
+MAX_NAME_LENGTH = 80
+
 
 def _require_manage(actor: Actor, org: Organization) -> None:
     if not actor_access(actor, org).can(Perm.TEAMS_MANAGE):
@@ -69,7 +71,7 @@ def team_members_query(team: Team) -> sa.Select[tuple[User]]:
 
 
 def _save_name(team: Team, name: str) -> None:
-    team.name = clean_name(name, limit=80)
+    team.name = clean_name(name, limit=MAX_NAME_LENGTH)
     try:
         with db.session.begin_nested():
             db.session.add(team)

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.policy import PERMISSION_LABELS
+from app.services import api_keys, roles
 from app.services.access_tokens import MAX_LIFETIME_MINUTES, MIN_LIFETIME_MINUTES
 from app.services.api_keys import MAX_EXPIRY_DAYS
 from app.web.forms import BaseForm
@@ -40,13 +41,15 @@ class CheckboxListField(SelectMultipleField):
 
 
 class RoleForm(BaseForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=roles.MAX_NAME_LENGTH)])
     key = StringField(
         "Key",
-        validators=[DataRequired(), Length(max=40)],
+        validators=[DataRequired(), Length(max=roles.MAX_KEY_LENGTH)],
         description="Used by the API and in tokens, e.g. billing_manager. It can't change later.",
     )
-    description = StringField("Description", validators=[Optional(), Length(max=300)])
+    description = StringField(
+        "Description", validators=[Optional(), Length(max=roles.MAX_DESCRIPTION_LENGTH)]
+    )
     permissions = CheckboxListField(
         "Permissions",
         choices=[SelectChoice(key, label) for key, label in PERMISSION_LABELS.items()],
@@ -64,7 +67,7 @@ class CreateApiKeyForm(BaseForm):
     # Not "name": the role form on the same page has one, and ids must be unique.
     key_name = StringField(
         "Key name",
-        validators=[DataRequired(), Length(max=80)],
+        validators=[DataRequired(), Length(max=api_keys.MAX_NAME_LENGTH)],
         description="What uses it, e.g. “billing sync”.",
     )
     expires_in_days = IntegerField(

@@ -11,10 +11,11 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from flask import Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.local import LocalProxy
 
 from app.actors import Actor
 from app.api import bp
@@ -154,6 +155,19 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling the API: the key, its tenant, and the actor services are given."""
+
+    key: ApiKey
+    tenant: Tenant
+    actor: Actor
+
+
+# The request's caller, set once by authenticate_api_key before any operation runs.
+caller = cast(Caller, LocalProxy(lambda: g.api_caller))
+
+
 def authenticate_api_key() -> tuple[ApiKey, Tenant]:
     """The key in ``Authorization: Bearer tk_…``, live, of an active tenant; else 401."""
     token = bearer_token()
@@ -162,8 +176,8 @@ def authenticate_api_key() -> tuple[ApiKey, Tenant]:
     found = api_keys.authenticate(token)
     if found is None:
         raise Unauthorized("This API key is not valid: it may be revoked, expired or mistyped.")
-    g.api_key, g.tenant = found
-    g.actor = Actor.for_api_key(g.api_key)
+    key, tenant = found
+    g.api_caller = Caller(key, tenant, Actor.for_api_key(key))
     return found
 
 

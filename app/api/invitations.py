@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from flask import g
-
 from app.api import present
-from app.api.core import operation
+from app.api.core import caller, operation
 from app.api.paging import page_of
 from app.api.schemas import (
     CreateInvitation,
@@ -45,7 +43,7 @@ REFUSALS = {
            query=ListInvitationsQuery, response=Page[Invitation], errors=(400, 404))  # fmt: skip
 def list_invitations(org_id: str, query: ListInvitationsQuery) -> Page[Invitation]:
     """Oldest first; a pending invitation past its expiry reads as `expired`."""
-    org = orgs.get_org_by_public_id(g.tenant, org_id)
+    org = orgs.get_org_by_public_id(caller.tenant, org_id)
     stmt = invitations.invitations_query(org, status=query.status)
     return page_of(
         stmt,
@@ -61,9 +59,9 @@ def list_invitations(org_id: str, query: ListInvitationsQuery) -> Page[Invitatio
            errors=(403, 404, 409, 422, 429))  # fmt: skip
 def create_invitation(org_id: str, body: CreateInvitation) -> Invitation:
     """Emails an invitation link (single use, expiring) to the address."""
-    org = orgs.get_org_by_public_id(g.tenant, org_id)
+    org = orgs.get_org_by_public_id(caller.tenant, org_id)
     [result] = invitations.invite(
-        g.actor, g.tenant, org,
+        caller.actor, caller.tenant, org,
         addresses=[body.email], role=body.role, team_ids=body.team_ids, message=body.message,
     )  # fmt: skip
     if result.invitation is None:
@@ -79,9 +77,9 @@ def create_invitation(org_id: str, body: CreateInvitation) -> Invitation:
            body=CreateInvitations, response=InviteResults, errors=(403, 404, 422, 429))  # fmt: skip
 def create_invitations(org_id: str, body: CreateInvitations) -> InviteResults:
     """Each address gets its own outcome; one bad address doesn't stop the others."""
-    org = orgs.get_org_by_public_id(g.tenant, org_id)
+    org = orgs.get_org_by_public_id(caller.tenant, org_id)
     results = invitations.invite(
-        g.actor, g.tenant, org,
+        caller.actor, caller.tenant, org,
         addresses=body.emails, role=body.role, team_ids=body.team_ids, message=body.message,
     )  # fmt: skip
     made = present.invitations_list(org, [r.invitation for r in results if r.invitation])
@@ -103,7 +101,7 @@ def create_invitations(org_id: str, body: CreateInvitations) -> InviteResults:
 @operation("GET", "/orgs/<org_id>/invitations/<invitation_id>", summary="Get an invitation",
            tag=TAG, response=Invitation, errors=(404,))  # fmt: skip
 def get_invitation(org_id: str, invitation_id: str) -> Invitation:
-    org = orgs.get_org_by_public_id(g.tenant, org_id)
+    org = orgs.get_org_by_public_id(caller.tenant, org_id)
     return present.invitation(org, invitations.get_invitation(org, invitation_id))
 
 
@@ -112,9 +110,9 @@ def get_invitation(org_id: str, invitation_id: str) -> Invitation:
            errors=(404, 409, 429))  # fmt: skip
 def resend_invitation(org_id: str, invitation_id: str) -> Invitation:
     """A new link with a renewed expiry; the link in the earlier email stops working."""
-    org = orgs.get_org_by_public_id(g.tenant, org_id)
+    org = orgs.get_org_by_public_id(caller.tenant, org_id)
     item = invitations.get_invitation(org, invitation_id)
-    return present.invitation(org, invitations.resend(g.actor, g.tenant, org, item))
+    return present.invitation(org, invitations.resend(caller.actor, caller.tenant, org, item))
 
 
 @operation("POST", "/orgs/<org_id>/invitations/<invitation_id>/revoke",
@@ -122,6 +120,6 @@ def resend_invitation(org_id: str, invitation_id: str) -> Invitation:
            errors=(404, 409))  # fmt: skip
 def revoke_invitation(org_id: str, invitation_id: str) -> Invitation:
     """Its link stops working at once; the record stays, as `revoked`."""
-    org = orgs.get_org_by_public_id(g.tenant, org_id)
+    org = orgs.get_org_by_public_id(caller.tenant, org_id)
     item = invitations.get_invitation(org, invitation_id)
-    return present.invitation(org, invitations.revoke(g.actor, g.tenant, org, item))
+    return present.invitation(org, invitations.revoke(caller.actor, caller.tenant, org, item))

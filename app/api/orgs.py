@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from flask import g
-
 from app.api import present
-from app.api.core import operation
+from app.api.core import caller, operation
 from app.api.paging import page_of
 from app.api.schemas import (
     CreateOrg,
@@ -26,7 +24,7 @@ UPDATE_ORG_PROFILE_FIELDS = tuple(f for f in UpdateOrg.model_fields if f not in 
 
 
 def _org(org_id: str) -> Organization:
-    return orgs.get_org_by_public_id(g.tenant, org_id)
+    return orgs.get_org_by_public_id(caller.tenant, org_id)
 
 
 @operation("GET", "/orgs", summary="List organizations", tag=TAG, query=ListOrgsQuery,
@@ -34,7 +32,9 @@ def _org(org_id: str) -> Organization:
 def list_orgs(query: ListOrgsQuery) -> Page[Org]:
     """Live organizations in creation order; filter by parent, top level or name."""
     parent = _org(query.parent_id) if query.parent_id else None
-    stmt = orgs.orgs_query(g.tenant, parent=parent, top_level=query.top_level, query=query.q or "")
+    stmt = orgs.orgs_query(
+        caller.tenant, parent=parent, top_level=query.top_level, query=query.q or ""
+    )
     return page_of(stmt, Organization.id, query, present.orgs_list, Page[Org])
 
 
@@ -43,10 +43,12 @@ def list_orgs(query: ListOrgsQuery) -> Page[Org]:
 def create_org(body: CreateOrg) -> Org:
     """Top level, or below `parent_id`; `owner_id` makes that user its first owner."""
     parent = _org(body.parent_id) if body.parent_id else None
-    owner = members.find_tenant_user(g.tenant, body.owner_id) if body.owner_id else None
-    org = orgs.create_org(g.actor, g.tenant, name=body.name, parent=parent, slug=body.slug)
+    owner = members.find_tenant_user(caller.tenant, body.owner_id) if body.owner_id else None
+    org = orgs.create_org(
+        caller.actor, caller.tenant, name=body.name, parent=parent, slug=body.slug
+    )
     if owner is not None:
-        members.add_member(g.actor, g.tenant, org, owner, Role.OWNER)
+        members.add_member(caller.actor, caller.tenant, org, owner, Role.OWNER)
     return present.org(org)
 
 
@@ -72,9 +74,9 @@ def update_org(org_id: str, body: UpdateOrg) -> Org:
         # Every other field of UpdateOrg is the org's own; one the service doesn't take
         # fails loudly here instead of being accepted and dropped.
         current = {field: getattr(org, field) for field in UPDATE_ORG_PROFILE_FIELDS}
-        orgs.update_org(g.actor, g.tenant, org, **{**current, **sent})
+        orgs.update_org(caller.actor, caller.tenant, org, **{**current, **sent})
     for field, value in data.items():
-        org_data.update(g.actor, g.tenant, org, field, value)
+        org_data.update(caller.actor, caller.tenant, org, field, value)
     return present.org(org)
 
 
@@ -84,29 +86,29 @@ def move_org(org_id: str, body: MoveOrg) -> Org:
     """Put it, with everything below it, under another organization or at the top level."""
     org = _org(org_id)
     new_parent = _org(body.parent_id) if body.parent_id else None
-    return present.org(orgs.move_org(g.actor, g.tenant, org, new_parent))
+    return present.org(orgs.move_org(caller.actor, caller.tenant, org, new_parent))
 
 
 @operation("DELETE", "/orgs/<org_id>", summary="Delete an organization", tag=TAG, status=204,
            errors=(404, 409))  # fmt: skip
 def delete_org(org_id: str) -> None:
     """Hides it and everything below it; `restore` brings them back."""
-    orgs.delete_org(g.actor, g.tenant, _org(org_id))
+    orgs.delete_org(caller.actor, caller.tenant, _org(org_id))
 
 
 @operation("POST", "/orgs/<org_id>/restore", summary="Restore a deleted organization", tag=TAG,
            response=Org, errors=(404, 409))  # fmt: skip
 def restore_org(org_id: str) -> Org:
     """Brings back the organization and everything its deletion hid."""
-    org = orgs.get_org_by_public_id(g.tenant, org_id, deleted=True)
-    orgs.restore_org(g.actor, g.tenant, org)
+    org = orgs.get_org_by_public_id(caller.tenant, org_id, deleted=True)
+    orgs.restore_org(caller.actor, caller.tenant, org)
     return present.org(org)
 
 
 @operation("GET", "/orgs/<org_id>/children", summary="List an organization's children",
            tag=TAG, query=PageQuery, response=Page[Org], errors=(400, 404))  # fmt: skip
 def list_children(org_id: str, query: PageQuery) -> Page[Org]:
-    stmt = orgs.orgs_query(g.tenant, parent=_org(org_id))
+    stmt = orgs.orgs_query(caller.tenant, parent=_org(org_id))
     return page_of(stmt, Organization.id, query, present.orgs_list, Page[Org])
 
 
@@ -114,5 +116,5 @@ def list_children(org_id: str, query: PageQuery) -> Page[Org]:
            tag=TAG, query=PageQuery, response=Page[SubtreeOrg], errors=(400, 404))  # fmt: skip
 def list_subtree(org_id: str, query: PageQuery) -> Page[SubtreeOrg]:
     """Every live organization below it, at any depth, each with its distance."""
-    stmt = orgs.subtree_query(g.tenant, _org(org_id))
+    stmt = orgs.subtree_query(caller.tenant, _org(org_id))
     return page_of(stmt, Organization.id, query, present.subtree, Page[SubtreeOrg])

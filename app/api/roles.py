@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from flask import g
-
 from app.api import present
-from app.api.core import operation
+from app.api.core import caller, operation
 from app.api.schemas import CreateRole, DeleteRoleQuery, Page, Role, UpdateRole
 from app.policy import BUILT_IN_ROLES, role_catalog
 from app.services import roles
@@ -14,7 +12,7 @@ TAG = "Roles"
 
 
 def _present(custom) -> Role:
-    return present.role(role_catalog(g.tenant.id)[custom.key], custom)
+    return present.role(role_catalog(caller.tenant.id)[custom.key], custom)
 
 
 @operation("GET", "/roles", summary="List roles", tag=TAG, response=Page[Role])
@@ -23,7 +21,7 @@ def list_roles() -> Page[Role]:
     more than one page."""
     built_in = sorted(BUILT_IN_ROLES.values(), key=lambda r: r.strength, reverse=True)
     data = [present.role(definition) for definition in built_in]
-    data += [_present(custom) for custom, _uses in roles.list_custom_roles(g.tenant)]
+    data += [_present(custom) for custom, _uses in roles.list_custom_roles(caller.tenant)]
     return Page[Role](data=data, next_cursor=None)
 
 
@@ -31,7 +29,7 @@ def list_roles() -> Page[Role]:
            response=Role, status=201, errors=(422,))  # fmt: skip
 def create_role(body: CreateRole) -> Role:
     custom = roles.create_role(
-        g.actor, g.tenant, key=body.key, name=body.name, description=body.description,
+        caller.actor, caller.tenant, key=body.key, name=body.name, description=body.description,
         permissions=list(body.permissions),
     )  # fmt: skip
     return _present(custom)
@@ -40,17 +38,17 @@ def create_role(body: CreateRole) -> Role:
 @operation("GET", "/roles/<role_id>", summary="Get a custom role", tag=TAG, response=Role,
            errors=(404,))  # fmt: skip
 def get_role(role_id: str) -> Role:
-    return _present(roles.get_role(g.tenant, role_id))
+    return _present(roles.get_role(caller.tenant, role_id))
 
 
 @operation("PATCH", "/roles/<role_id>", summary="Update a custom role", tag=TAG,
            body=UpdateRole, response=Role, errors=(404, 422))  # fmt: skip
 def update_role(role_id: str, body: UpdateRole) -> Role:
     """Only the fields sent change; members holding it get the new permissions at once."""
-    custom = roles.get_role(g.tenant, role_id)
+    custom = roles.get_role(caller.tenant, role_id)
     roles.update_role(
-        g.actor,
-        g.tenant,
+        caller.actor,
+        caller.tenant,
         custom,
         name=body.name if body.name is not None else custom.name,
         description=body.description if body.description is not None else custom.description,
@@ -64,5 +62,8 @@ def update_role(role_id: str, body: UpdateRole) -> Role:
 def delete_role(role_id: str, query: DeleteRoleQuery) -> None:
     """A role still held by members needs `reassign_to`: the role they get instead."""
     roles.delete_role(
-        g.actor, g.tenant, roles.get_role(g.tenant, role_id), reassign_to=query.reassign_to
+        caller.actor,
+        caller.tenant,
+        roles.get_role(caller.tenant, role_id),
+        reassign_to=query.reassign_to,
     )

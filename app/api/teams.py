@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from flask import g
-
 from app.api import present
-from app.api.core import operation
+from app.api.core import caller, operation
 from app.api.paging import page_of
 from app.api.schemas import AddTeamMember, Page, PageQuery, Team, TeamInput, UserRef
 from app.models import Organization
@@ -17,14 +15,14 @@ TAG = "Teams"
 
 
 def _team(org_id: str, team_id: str) -> tuple[Organization, TeamRow]:
-    org = orgs.get_org_by_public_id(g.tenant, org_id)
+    org = orgs.get_org_by_public_id(caller.tenant, org_id)
     return org, teams.get_team(org, team_id)
 
 
 @operation("GET", "/orgs/<org_id>/teams", summary="List teams", tag=TAG, query=PageQuery,
            response=Page[Team], errors=(400, 404))  # fmt: skip
 def list_teams(org_id: str, query: PageQuery) -> Page[Team]:
-    org = orgs.get_org_by_public_id(g.tenant, org_id)
+    org = orgs.get_org_by_public_id(caller.tenant, org_id)
     return page_of(
         teams.teams_query(org),
         TeamRow.id,
@@ -37,8 +35,8 @@ def list_teams(org_id: str, query: PageQuery) -> Page[Team]:
 @operation("POST", "/orgs/<org_id>/teams", summary="Create a team", tag=TAG, body=TeamInput,
            response=Team, status=201, errors=(404, 422))  # fmt: skip
 def create_team(org_id: str, body: TeamInput) -> Team:
-    org = orgs.get_org_by_public_id(g.tenant, org_id)
-    return present.team(org, teams.create_team(g.actor, g.tenant, org, name=body.name), 0)
+    org = orgs.get_org_by_public_id(caller.tenant, org_id)
+    return present.team(org, teams.create_team(caller.actor, caller.tenant, org, name=body.name), 0)
 
 
 @operation("GET", "/orgs/<org_id>/teams/<team_id>", summary="Get a team", tag=TAG,
@@ -52,7 +50,7 @@ def get_team(org_id: str, team_id: str) -> Team:
            body=TeamInput, response=Team, errors=(404, 422))  # fmt: skip
 def rename_team(org_id: str, team_id: str, body: TeamInput) -> Team:
     org, team = _team(org_id, team_id)
-    teams.rename_team(g.actor, g.tenant, org, team, name=body.name)
+    teams.rename_team(caller.actor, caller.tenant, org, team, name=body.name)
     return present.team(org, team, teams.member_count(team))
 
 
@@ -61,7 +59,7 @@ def rename_team(org_id: str, team_id: str, body: TeamInput) -> Team:
 def delete_team(org_id: str, team_id: str) -> None:
     """The team goes; its people stay members of the organization."""
     org, team = _team(org_id, team_id)
-    teams.delete_team(g.actor, g.tenant, org, team)
+    teams.delete_team(caller.actor, caller.tenant, org, team)
 
 
 @operation("GET", "/orgs/<org_id>/teams/<team_id>/members", summary="List a team's members",
@@ -83,8 +81,8 @@ def list_team_members(org_id: str, team_id: str, query: PageQuery) -> Page[UserR
 def add_team_member(org_id: str, team_id: str, body: AddTeamMember) -> Team:
     """They must belong to the organization (directly or from above)."""
     org, team = _team(org_id, team_id)
-    user = members.find_tenant_user(g.tenant, body.user_id)
-    teams.add_to_team(g.actor, g.tenant, org, team, user)
+    user = members.find_tenant_user(caller.tenant, body.user_id)
+    teams.add_to_team(caller.actor, caller.tenant, org, team, user)
     return present.team(org, team, teams.member_count(team))
 
 
@@ -92,5 +90,5 @@ def add_team_member(org_id: str, team_id: str, body: AddTeamMember) -> Team:
            summary="Take someone off a team", tag=TAG, status=204, errors=(404,))  # fmt: skip
 def remove_team_member(org_id: str, team_id: str, user_id: str) -> None:
     org, team = _team(org_id, team_id)
-    user = members.find_tenant_user(g.tenant, user_id)
-    teams.remove_from_team(g.actor, g.tenant, org, team, user)
+    user = members.find_tenant_user(caller.tenant, user_id)
+    teams.remove_from_team(caller.actor, caller.tenant, org, team, user)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from flask import g
-
 from app.api import present
-from app.api.core import operation
+from app.api.core import caller, operation
 from app.api.paging import page_of
 from app.api.schemas import ListUsersQuery, Page, User
 from app.models import User as UserRow
@@ -17,14 +15,14 @@ TAG = "Users"
 @operation("GET", "/users", summary="List users", tag=TAG, query=ListUsersQuery,
            response=Page[User], errors=(400,))  # fmt: skip
 def list_users(query: ListUsersQuery) -> Page[User]:
-    stmt = accounts.users_query(g.tenant, query=query.q or "")
+    stmt = accounts.users_query(caller.tenant, query=query.q or "")
     return page_of(stmt, UserRow.id, query, present.users_list, Page[User])
 
 
 @operation("GET", "/users/<user_id>", summary="Get a user", tag=TAG, response=User,
            errors=(404,))  # fmt: skip
 def get_user(user_id: str) -> User:
-    return present.user(members.find_tenant_user(g.tenant, user_id))
+    return present.user(members.find_tenant_user(caller.tenant, user_id))
 
 
 @operation("POST", "/users/<user_id>/deactivate", summary="Deactivate a user", tag=TAG,
@@ -32,12 +30,12 @@ def get_user(user_id: str) -> User:
 def deactivate_user(user_id: str) -> User:
     """They can't sign in any more and every session they have ends now; their
     memberships stay. The tenant's last active owner can't be deactivated."""
-    user = members.find_tenant_user(g.tenant, user_id)
-    return present.user(accounts.deactivate_user(g.actor, g.tenant, user))
+    user = members.find_tenant_user(caller.tenant, user_id)
+    return present.user(accounts.deactivate_user(caller.actor, caller.tenant, user))
 
 
 @operation("POST", "/users/<user_id>/reactivate", summary="Reactivate a user", tag=TAG,
            response=User, errors=(404, 409))  # fmt: skip
 def reactivate_user(user_id: str) -> User:
-    user = members.find_tenant_user(g.tenant, user_id)
-    return present.user(accounts.reactivate_user(g.actor, g.tenant, user))
+    user = members.find_tenant_user(caller.tenant, user_id)
+    return present.user(accounts.reactivate_user(caller.actor, caller.tenant, user))

@@ -10,22 +10,23 @@ import os
 import re
 import socket
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
 from app import create_app
+from app.actors import Actor
+from app.credentials import hash_password
 from app.extensions import db, limiter
 from app.models import Membership, Organization, StaffRole, StaffUser, Tenant, TenantRole, User
-from app.security import hash_password
 from app.services import accounts, api_keys, orgs
-from app.services.actors import Actor
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or ""
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
@@ -164,6 +165,23 @@ def htmx_client(app: Flask) -> HtmxClient:
 
 
 # --- factories -----------------------------------------------------------------------
+#
+# A factory commits its rows and returns them ready to hand to a service or read in any
+# later app context or request, with no ``db.session.merge``: their columns stay loaded
+# (``expire_on_commit=False``) and so does every relationship a service reads
+# (``User.tenant``, for the policy). Called inside an app context, a factory works in that
+# context's session, so its rows belong to it like any row loaded there. A row made
+# outside is detached: to change it, load it where you change it (``db.session.get``).
+
+
+@contextmanager
+def _factory_context(app: Flask) -> Iterator[None]:
+    """The caller's app context when there is one, else a context of the factory's own."""
+    if has_app_context():
+        yield
+    else:
+        with app.app_context():
+            yield
 
 
 @pytest.fixture
@@ -172,7 +190,7 @@ def create_tenant(app: Flask) -> Callable[..., Tenant]:
 
     def make(name: str | None = None, **fields) -> Tenant:
         n = next(counter)
-        with app.app_context():
+        with _factory_context(app):
             tenant = Tenant(
                 name=name or f"Tenant {n}", slug=fields.pop("slug", f"tenant-{n}"), **fields
             )
@@ -189,7 +207,7 @@ def create_user(app: Flask) -> Callable[..., User]:
 
     def make(tenant: Tenant, email: str | None = None, **fields) -> User:
         n = next(counter)
-        with app.app_context():
+        with _factory_context(app):
             user = accounts.create_user(
                 tenant,
                 email=email or f"user{n}@example.com",
@@ -201,6 +219,7 @@ def create_user(app: Flask) -> Callable[..., User]:
             for key, value in fields.items():
                 setattr(user, key, value)
             db.session.commit()
+            user.tenant  # noqa: B018 (loaded now: the policy reads it wherever the user acts)
             return user
 
     return make
@@ -211,7 +230,7 @@ def create_staff(app: Flask) -> Callable[..., StaffUser]:
     counter = iter(range(1, 1_000_000))
 
     def make(role: str = StaffRole.SUPERADMIN, email: str | None = None) -> StaffUser:
-        with app.app_context():
+        with _factory_context(app):
             staff = StaffUser(
                 email=email or f"staff{next(counter)}@platform.example",
                 name="Staff Person",
@@ -230,12 +249,12 @@ def create_org(app: Flask) -> Callable[..., Organization]:
     """An org made through the service (closure rows and all), by the system."""
 
     def make(tenant: Tenant, name: str, parent: Organization | None = None, **fields):
-        with app.app_context():
+        with _factory_context(app):
             org = orgs.create_org(
                 Actor.system("test"),
-                db.session.merge(tenant, load=False),
+                tenant,
                 name=name,
-                parent=db.session.merge(parent, load=False) if parent else None,
+                parent=parent,
                 slug=fields.pop("slug", None),
                 is_personal=fields.pop("is_personal", False),
             )
@@ -250,7 +269,7 @@ def create_org(app: Flask) -> Callable[..., Organization]:
 @pytest.fixture
 def add_member(app: Flask) -> Callable[..., Membership]:
     def make(org: Organization, user: User, role: str = "member") -> Membership:
-        with app.app_context():
+        with _factory_context(app):
             membership = Membership(org_id=org.id, user_id=user.id, role=role)
             db.session.add(membership)
             db.session.commit()
@@ -269,15 +288,78 @@ def owner(tenant, create_user) -> User:
     return create_user(tenant, "owner@acme.example", tenant_role=TenantRole.OWNER, name="Olive")
 
 
+@dataclass(frozen=True)
+class World:
+    """Acme with a small org tree and one person for each way of belonging to it::
+
+        Acme HQ              Hana (owner), Ines (member)
+        └── Engineering      Erin (owner), Ada (admin), Milo (member), Vic (viewer)
+            └── Platform     nobody directly: everyone above reaches it by inheritance
+        Sales                nobody
+
+    Olive owns the tenant (the ``owner`` fixture, owner@acme.example) and Tess administers
+    it; neither holds a membership. Oscar is a user of the tenant in no org. Everyone but
+    Olive is ``<first name>@acme.example``. ``owner``, ``admin``, ``member`` and ``viewer``
+    are Engineering's own; ``hq_owner`` and ``hq_member`` are Hana and Ines.
+    """
+
+    tenant: Tenant
+    hq: Organization
+    engineering: Organization
+    platform: Organization
+    sales: Organization
+    tenant_owner: User
+    tenant_admin: User
+    hq_owner: User
+    hq_member: User
+    owner: User
+    admin: User
+    member: User
+    viewer: User
+    outsider: User
+
+
+@pytest.fixture
+def world(tenant, owner, create_org, create_user, add_member) -> World:
+    """The shared :class:`World`; a module needing more adds its rows on top."""
+    hq = create_org(tenant, "Acme HQ")
+    engineering = create_org(tenant, "Engineering", parent=hq)
+    platform = create_org(tenant, "Platform", parent=engineering)
+    sales = create_org(tenant, "Sales")
+
+    def person(first: str, name: str, **fields) -> User:
+        return create_user(tenant, f"{first}@acme.example", name=name, **fields)
+
+    world = World(
+        tenant=tenant,
+        hq=hq,
+        engineering=engineering,
+        platform=platform,
+        sales=sales,
+        tenant_owner=owner,
+        tenant_admin=person("tess", "Tess Tenant-Admin", tenant_role=TenantRole.ADMIN),
+        hq_owner=person("hana", "Hana HQ-Owner"),
+        hq_member=person("ines", "Ines Inherited"),
+        owner=person("erin", "Erin Owner"),
+        admin=person("ada", "Ada Admin"),
+        member=person("milo", "Milo Member"),
+        viewer=person("vic", "Vic Viewer"),
+        outsider=person("oscar", "Oscar Outsider"),
+    )
+    add_member(hq, world.hq_owner, "owner")
+    add_member(hq, world.hq_member, "member")
+    for role in ("owner", "admin", "member", "viewer"):
+        add_member(engineering, getattr(world, role), role)
+    return world
+
+
 @pytest.fixture
 def create_api_key(app: Flask) -> Callable[..., str]:
     """A live API key of ``tenant``; returns the secret (``tk_…``), as shown once."""
 
     def make(tenant: Tenant, name: str = "Test key", **fields) -> str:
-        with app.app_context():
-            made = api_keys.create_key(
-                Actor.system("test"), db.session.merge(tenant, load=False), name=name
-            )
+        with _factory_context(app):
+            made = api_keys.create_key(Actor.system("test"), tenant, name=name)
             for key, value in fields.items():
                 setattr(made.key, key, value)
             db.session.commit()
@@ -304,15 +386,13 @@ def one_of_everything(app, create_user, create_org, add_member) -> Callable[[Ten
         add_member(root, boss, "owner")
         add_member(child, member, "member")
         actor = Actor.system("test")
-        with app.app_context():
-            tenant_row = db.session.merge(tenant, load=False)
-            child_row = db.session.merge(child, load=False)
-            team = teams.create_team(actor, tenant_row, child_row, name="Platform")
+        with _factory_context(app):
+            team = teams.create_team(actor, tenant, child, name="Platform")
             [invited] = invitations.invite(
-                actor, tenant_row, child_row, addresses=["guest@example.com"], role="member"
+                actor, tenant, child, addresses=["guest@example.com"], role="member"
             )
             role = roles.create_role(
-                actor, tenant_row, key="auditor", name="Auditor", description="",
+                actor, tenant, key="auditor", name="Auditor", description="",
                 permissions=["org:read"],
             )  # fmt: skip
             db.session.commit()

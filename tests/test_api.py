@@ -344,14 +344,14 @@ def test_single_invitation_answers(api: ApiClient, tree):
 
 
 def test_an_invitation_from_the_api_can_be_accepted(app, api: ApiClient, client, tree):
-    from app.tokens import new_token
+    from app.credentials import new_token
 
     made = api.post(
         f"/orgs/{tree['sales'].public_id}/invitations", json={"email": "new@example.com"}
     )
     token = new_token()
     with app.app_context():
-        from app.tokens import hash_token
+        from app.credentials import hash_token
 
         invitation = db.session.scalar(
             sa.select(Invitation).where(Invitation.public_id == made.json["id"])

@@ -3,25 +3,23 @@ hashed, revocable, expiring, and rate-limited per key."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.credentials import hash_token
 from app.extensions import db
 from app.models import ApiKey, AuditEvent, Tenant, TenantRole, utcnow
-from app.tokens import hash_token
 from tests.conftest import ApiClient
+from tests.markup import one
 
 
 def _create_on_the_page(client, name="CI sync", **fields) -> str:
     response = client.post("/t/acme/settings/api-keys", data={"key_name": name, **fields})
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    match = re.search(
-        r'id="new-key-secret"[^>]*value="(tk_[^"]+)"', response.get_data(as_text=True)
-    )
-    assert match, "the new key is shown on the page"
-    return match.group(1)
+    shown = one(response.get_data(as_text=True), "input#new-key-secret")
+    assert shown["value"].startswith("tk_"), "the new key is shown on the page"
+    return shown["value"]
 
 
 def test_an_owner_creates_a_key_sees_it_once_and_it_works(app, client, auth, owner):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from app.actors import Actor
 from app.extensions import db
 from app.models import TeamMember
 from app.services import invitations, teams
-from app.services.actors import Actor
 from tests.conftest import ApiClient
 
 
@@ -19,10 +19,8 @@ def grow(app, tenant, create_org, create_user, add_member):
 
     def more(n: int) -> str:
         with app.app_context():
-            merged = db.session.merge(tenant, load=False)
-            parent_row = db.session.merge(parent, load=False)
             team = teams.create_team(
-                Actor.system("test"), merged, parent_row, name=f"Team {made['count']}"
+                Actor.system("test"), tenant, parent, name=f"Team {made['count']}"
             )
             db.session.commit()
         for _ in range(n):
@@ -34,10 +32,12 @@ def grow(app, tenant, create_org, create_user, add_member):
             with app.app_context():
                 db.session.add(TeamMember(team_id=team.id, user_id=user.id))
                 invitations.invite(
-                    Actor.system("test"), db.session.merge(tenant, load=False),
-                    db.session.merge(parent, load=False),
-                    addresses=[f"guest{i}@example.com"], role="member",
-                )  # fmt: skip
+                    Actor.system("test"),
+                    tenant,
+                    parent,
+                    addresses=[f"guest{i}@example.com"],
+                    role="member",
+                )
                 db.session.commit()
         return parent.public_id
 

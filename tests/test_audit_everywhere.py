@@ -45,7 +45,6 @@ def _events() -> list[AuditEvent]:
 def test_each_mutating_service_writes_exactly_one_audit_event(app, create_staff):
     staff = create_staff()
     with app.test_request_context():
-        staff = db.session.merge(staff)
         support_actor = Actor.for_staff(staff)
         tenant, owner = tenants.create_tenant(
             support_actor, name="Audit Co", owner_email="owner@audit.example",
@@ -280,9 +279,8 @@ def _failed_email(tenant: Tenant) -> OutboxEmail:
 
 def test_password_reset_is_audited_without_the_token(app, tenant, owner, client):
     with app.test_request_context():
-        scoped = db.session.merge(tenant)
-        token = passwords._issue(db.session.merge(owner), "reset", passwords.RESET_LIFETIME)
-        passwords.reset_password(scoped, token, "another-long-password")
+        token = passwords._issue(owner, "reset", passwords.RESET_LIFETIME)
+        passwords.reset_password(tenant, token, "another-long-password")
         event = _events()[-1]
         assert event.action == "user.password_changed"
         assert token not in repr((event.before, event.after))

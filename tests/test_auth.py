@@ -1,13 +1,12 @@
 """Signing in and out of a tenant, and sign-up."""
 
-import re
-
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AuditEvent, User
 from app.services.accounts import SIGN_IN_FAILED
 from tests.conftest import PASSWORD
+from tests.markup import select
 
 
 def test_sign_in_lands_on_tenant_home(client, auth, owner):
@@ -163,5 +162,5 @@ def test_sign_up_errors_show_next_to_fields(client, create_tenant, create_user):
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert re.search(r'id="name-error"', html)
-    assert re.search(r'id="password-error"', html)
+    assert select(html, "#name-error")
+    assert select(html, "#password-error")

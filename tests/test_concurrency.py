@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from app.actors import Actor
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import Organization, Tenant, TenantRole
 from app.services import accounts, orgs
-from app.services.actors import Actor
-from app.services.errors import ValidationFailed
 from tests.conftest import ON_POSTGRES
 
 pytestmark = pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (TEST_DATABASE_URL)")
@@ -125,9 +125,9 @@ def test_two_sign_ups_with_one_address_give_one_account_and_one_form_error(app, 
 
 
 def test_two_owners_demoting_each_other_at_once_leave_one_owner(app, real_sessions):
+    from app.errors import Conflict
     from app.models import Membership, User
     from app.services import members
-    from app.services.errors import Conflict
 
     with app.app_context():
         tenant = Tenant(name="Race", slug="race-owners")
@@ -168,8 +168,8 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(app, real_sessio
 
 
 def test_two_mail_workers_never_send_one_email_twice(app, real_sessions):
+    from app import mail
     from app.models import OutboxEmail
-    from app.services import mail
 
     with app.app_context():
         tenant = Tenant(name="Race", slug="race-mail")
@@ -218,9 +218,9 @@ def test_two_mail_workers_never_send_one_email_twice(app, real_sessions):
 
 
 def test_twenty_parallel_accepts_of_one_invitation_make_one_membership(app, real_sessions):
+    from app.errors import Conflict
     from app.models import Invitation, Membership, User
     from app.services import invitations
-    from app.services.errors import Conflict
 
     with app.app_context():
         tenant = Tenant(name="Race", slug="race-invite")

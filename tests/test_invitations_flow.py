@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.actors import Actor
 from app.extensions import db
 from app.models import Invitation, Membership, OutboxEmail, User, utcnow
 from app.services import invitations
-from app.services.actors import Actor
 from tests.conftest import PASSWORD, CSRFClient
 
 
@@ -25,9 +25,9 @@ def org(tenant, create_org, owner, add_member):
 def _invite(app, tenant, org, owner, *emails, role="member"):
     with app.test_request_context():
         results = invitations.invite(
-            Actor.for_user(db.session.merge(owner)),
-            db.session.merge(tenant),
-            db.session.merge(org),
+            Actor.for_user(owner),
+            tenant,
+            org,
             addresses=list(emails),
             role=role,
             message="Come and <b>help</b>!",
@@ -107,13 +107,12 @@ def test_every_dead_link_gets_the_same_plain_page(app, tenant, org, owner, state
     _, [link] = _invite(app, tenant, org, owner, "x@example.com")
     with app.test_request_context():
         invitation = db.session.scalar(sa.select(Invitation))
-        scoped = (db.session.merge(tenant), db.session.merge(org))
         if state == "revoked":
-            invitations.revoke(Actor.for_user(db.session.merge(owner)), *scoped, invitation)
+            invitations.revoke(Actor.for_user(owner), tenant, org, invitation)
         elif state == "expired":
             invitation.expires_at = utcnow() - timedelta(seconds=1)
         elif state == "superseded":
-            invitations.resend(Actor.for_user(db.session.merge(owner)), *scoped, invitation)
+            invitations.resend(Actor.for_user(owner), tenant, org, invitation)
         db.session.commit()
     if state == "tampered":
         link = link[:-3] + "xyz"

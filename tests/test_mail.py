@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.extensions import db
+from app.mail import worker as mail
 from app.models import OutboxEmail, PasswordResetToken, User, utcnow
-from app.services import mail
 from tests.conftest import free_port
 
 
@@ -142,7 +142,7 @@ def test_headers_cannot_be_injected_and_names_are_escaped(app, smtp, create_tena
     with app.test_request_context():
         from app.services import passwords
 
-        passwords.send_owner_welcome(db.session.merge(tenant), db.session.merge(user))
+        passwords.send_owner_welcome(tenant, user)
         db.session.commit()
     _deliver(app)
     [message] = smtp.messages
@@ -201,7 +201,7 @@ def test_dev_mailbox_only_in_debug(app, client, owner):
 
 
 def test_dev_mailbox_shows_emails_with_clickable_links(app, owner, client):
-    from app.dev.routes import linkify
+    from app.web.dev.routes import linkify
 
     html = str(linkify("Go to http://x.example/t/acme/a?b=1&c=2 <b>now</b>"))
     assert '<a href="http://x.example/t/acme/a?b=1&amp;c=2">' in html
@@ -209,7 +209,7 @@ def test_dev_mailbox_shows_emails_with_clickable_links(app, owner, client):
 
 
 def test_dev_delivery_hands_mail_to_the_mailbox(app, client, owner):
-    from app.dev import delivery
+    from app.web.dev import delivery
 
     assert not delivery.should_start(app)
     client.post("/t/acme/password/forgot", data={"email": owner.email})

@@ -4,116 +4,96 @@ from __future__ import annotations
 
 import pytest
 
+from app.actors import Actor
+from app.errors import Conflict, PermissionDenied
 from app.extensions import db
-from app.models import TenantRole
+from app.models import Tenant, TenantRole
 from app.services import members
-from app.services.actors import Actor
-from app.services.errors import Conflict, PermissionDenied
-
-
-@pytest.fixture
-def world(app, tenant, create_org, create_user, add_member):
-    root = create_org(tenant, "Root")
-    child = create_org(tenant, "Child", parent=root)
-    grandchild = create_org(tenant, "Grandchild", parent=child)
-    people = {
-        role: create_user(tenant, f"{role}@example.com", name=role.title())
-        for role in ("owner", "admin", "member", "viewer")
-    }
-    for role, user in people.items():
-        add_member(root, user, role)
-    return {"root": root, "child": child, "grandchild": grandchild, **people}
-
-
-def _merge(*objects):
-    return [db.session.merge(o, load=False) for o in objects]
 
 
 def test_inherited_members_appear_with_their_source(app, tenant, world):
     with app.app_context():
-        tenant_, grandchild = _merge(tenant, world["grandchild"])
-        page = members.list_members(tenant_, grandchild)
+        page = members.list_members(tenant, world.platform)
         roles = {
             row.user.email: (row.role, row.source.name if row.source else None)
             for row in page.items
         }
-        assert roles["owner@example.com"] == ("owner", "Root")
-        assert roles["viewer@example.com"] == ("viewer", "Root")
+        assert roles["hana@acme.example"] == ("owner", "Acme HQ")
+        assert roles["vic@acme.example"] == ("viewer", "Engineering")
 
 
 def test_effective_role_is_the_strongest(app, tenant, world, add_member):
-    add_member(world["child"], world["viewer"], "admin")
+    add_member(world.hq, world.viewer, "admin")
     with app.app_context():
-        tenant_, grandchild = _merge(tenant, world["grandchild"])
-        rows = members.list_members(tenant_, grandchild, query="viewer").items
-        assert [(r.role, r.source.name) for r in rows] == [("admin", "Child")]
-        admins = members.list_members(tenant_, grandchild, role="admin").items
-        assert {r.user.email for r in admins} == {"admin@example.com", "viewer@example.com"}
-        viewers = members.list_members(tenant_, grandchild, role="viewer").items
+        rows = members.list_members(tenant, world.platform, query="viewer").items
+        assert [(r.role, r.source.name) for r in rows] == [("admin", "Acme HQ")]
+        admins = members.list_members(tenant, world.platform, role="admin").items
+        assert {r.user.email for r in admins} == {"ada@acme.example", "vic@acme.example"}
+        viewers = members.list_members(tenant, world.platform, role="viewer").items
         assert viewers == []
 
 
 def test_search_wildcards_match_literally(app, tenant, world, create_user, add_member):
     odd = create_user(tenant, "under_score@example.com", name="100% Person")
-    add_member(world["root"], odd, "member")
+    add_member(world.hq, odd, "member")
+    hq = world.hq
     with app.app_context():
-        tenant_, root = _merge(tenant, world["root"])
-        assert [r.user.email for r in members.list_members(tenant_, root, query="%").items] == [
+        assert [r.user.email for r in members.list_members(tenant, hq, query="%").items] == [
             odd.email
         ]
-        assert [r.user.email for r in members.list_members(tenant_, root, query="_").items] == [
+        assert [r.user.email for r in members.list_members(tenant, hq, query="_").items] == [
             odd.email
         ]
 
 
 def test_admin_cannot_promote_to_owner_or_touch_owners(app, tenant, world):
+    engineering, admin, owner, member = world.engineering, world.admin, world.owner, world.member
     with app.app_context():
-        tenant_, root, admin, owner, member = _merge(
-            tenant, world["root"], world["admin"], world["owner"], world["member"]
-        )
         actor = Actor.for_user(admin)
         for target, role in ((member, "owner"), (admin, "owner")):
             with pytest.raises(PermissionDenied):
-                members.change_role(actor, tenant_, root, target, role)
+                members.change_role(actor, tenant, engineering, target, role)
         with pytest.raises(PermissionDenied):
-            members.change_role(actor, tenant_, root, owner, "admin")
+            members.change_role(actor, tenant, engineering, owner, "admin")
         with pytest.raises(PermissionDenied):
-            members.remove_member(actor, tenant_, root, owner)
-        members.change_role(actor, tenant_, root, member, "viewer")
+            members.remove_member(actor, tenant, engineering, owner)
+        members.change_role(actor, tenant, engineering, member, "viewer")
         db.session.rollback()
 
 
 def test_last_owner_cannot_leave_be_removed_or_demoted(app, tenant, world):
+    hq, owner = world.hq, world.hq_owner
     with app.app_context():
-        tenant_, root, owner = _merge(tenant, world["root"], world["owner"])
         actor = Actor.for_user(owner)
         with pytest.raises(Conflict, match="without an owner"):
-            members.change_role(actor, tenant_, root, owner, "admin")
+            members.change_role(actor, tenant, hq, owner, "admin")
         with pytest.raises(Conflict, match="without an owner"):
-            members.remove_member(actor, tenant_, root, owner)
+            members.remove_member(actor, tenant, hq, owner)
         with pytest.raises(Conflict, match="without an owner"):
-            members.leave_org(actor, tenant_, root)
+            members.leave_org(actor, tenant, hq)
         db.session.rollback()
 
 
 def test_transfer_ownership(app, tenant, world):
     with app.app_context():
-        tenant_, child, owner, member = _merge(
-            tenant, world["child"], world["owner"], world["member"]
+        engineering = world.engineering
+        members.transfer_ownership(
+            Actor.for_user(world.hq_owner), tenant, engineering, world.hq_member
         )
-        members.transfer_ownership(Actor.for_user(owner), tenant_, child, member)
-        rows = {r.user.email: r.role for r in members.list_members(tenant_, child).items}
-        assert rows["member@example.com"] == "owner"
+        rows = {r.user.email: r.role for r in members.list_members(tenant, engineering).items}
+        assert rows["ines@acme.example"] == "owner"
         db.session.rollback()
 
 
 def test_seat_limit(app, tenant, world, create_user):
     extra = create_user(tenant, tenant_role=TenantRole.MEMBER)
     with app.app_context():
-        tenant_, root, owner, extra_ = _merge(tenant, world["root"], world["owner"], extra)
-        tenant_.seat_limit = 4
+        acme = db.session.get(Tenant, tenant.id)
+        acme.seat_limit = 4
         with pytest.raises(Conflict, match="limit of 4"):
-            members.add_member(Actor.for_user(owner), tenant_, root, extra_, "member")
+            members.add_member(
+                Actor.for_user(world.owner), acme, world.engineering, extra, "member"
+            )
         db.session.rollback()
 
 
@@ -142,26 +122,25 @@ def test_admin_cannot_touch_a_custom_role_as_strong_as_owner(
             )
         )
         db.session.commit()
-    add_member(world["root"], strong, "deleter")
+    add_member(world.engineering, strong, "deleter")
     with app.app_context():
-        tenant_, root, admin, strong_ = _merge(tenant, world["root"], world["admin"], strong)
+        admin, engineering = Actor.for_user(world.admin), world.engineering
         with pytest.raises(PermissionDenied):
-            members.change_role(Actor.for_user(admin), tenant_, root, strong_, "member")
+            members.change_role(admin, tenant, engineering, strong, "member")
         with pytest.raises(PermissionDenied):
-            members.remove_member(Actor.for_user(admin), tenant_, root, strong_)
+            members.remove_member(admin, tenant, engineering, strong)
         db.session.rollback()
 
 
 def test_transfer_to_an_owner_is_refused(app, tenant, world, add_member):
-    from app.services.errors import ValidationFailed
+    from app.errors import ValidationFailed
 
-    add_member(world["child"], world["member"], "owner")
+    add_member(world.engineering, world.hq_member, "owner")
     with app.app_context():
-        tenant_, child, owner, member = _merge(
-            tenant, world["child"], world["owner"], world["member"]
-        )
         with pytest.raises(ValidationFailed, match="already an owner"):
-            members.transfer_ownership(Actor.for_user(owner), tenant_, child, member)
+            members.transfer_ownership(
+                Actor.for_user(world.owner), tenant, world.engineering, world.hq_member
+            )
         db.session.rollback()
 
 
@@ -169,12 +148,12 @@ def test_transfer_to_an_owner_is_refused(app, tenant, world, add_member):
 def mixed_tree(world, tenant, create_user, add_member):
     """Members at every level with overlapping roles and repeated names, and a user of
     the tenant who belongs nowhere."""
-    grandchild = world["grandchild"]
+    grandchild = world.platform
     extra = [
-        (world["root"], "member"),
-        (world["child"], "admin"),
+        (world.hq, "member"),
+        (world.engineering, "admin"),
         (grandchild, "viewer"),
-        (world["child"], "owner"),
+        (world.engineering, "owner"),
         (grandchild, "member"),
     ]
     for n, (org, role) in enumerate(extra * 3):
@@ -208,9 +187,8 @@ def test_fetching_by_id_and_walking_the_users_give_the_same_page(
 
     def page(per_page: int, number: int = 1):
         with app.app_context():
-            tenant_, grandchild = _merge(tenant, world["grandchild"])
             found = members.list_members(
-                tenant_, grandchild, per_page=per_page, page=number, **filters
+                tenant, world.platform, per_page=per_page, page=number, **filters
             )
             return (
                 [

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Organization, TenantRole
+from app.models import Organization
 
 # (method, path, data) for each org route; {org} is Engineering, a child of Acme HQ.
 ROUTES = {
@@ -47,21 +47,14 @@ ALLOWED = {
 
 
 @pytest.fixture
-def tree(tenant, create_org):
-    root = create_org(tenant, "Acme HQ")
-    engineering = create_org(tenant, "Engineering", parent=root)
-    return {"root": root, "engineering": engineering}
-
-
-@pytest.fixture
-def visitor(request, tenant, tree, create_user, add_member, auth):
+def visitor(request, world, create_user, add_member, auth):
+    """A tenant admin and an outsider from the world; the rest hold their role in Acme HQ."""
     kind = request.param
-    if kind == "tenant_admin":
-        user = create_user(tenant, tenant_role=TenantRole.ADMIN)
+    if kind in ("tenant_admin", "outsider"):
+        user = getattr(world, kind)
     else:
-        user = create_user(tenant)
-        if kind != "outsider":
-            add_member(tree["root"], user, kind)
+        user = create_user(world.tenant)
+        add_member(world.hq, user, kind)
     auth.login(user)
     return kind
 
@@ -83,9 +76,9 @@ def _state(app):
 @pytest.mark.parametrize("visitor", list(ALLOWED), indirect=True)
 @pytest.mark.parametrize("route", list(ROUTES))
 @pytest.mark.parametrize("as_htmx", [False, True], ids=["page", "htmx"])
-def test_role_matrix(app, client, tree, visitor, route, as_htmx):
+def test_role_matrix(app, client, world, visitor, route, as_htmx):
     method, path, data = ROUTES[route]
-    url = path.format(org=tree["engineering"].slug)
+    url = path.format(org=world.engineering.slug)
     headers = {"HX-Request": "true"} if as_htmx else {}
     before = _state(app)
     if method == "GET":
@@ -124,15 +117,13 @@ def test_other_tenants_org_is_404(client, auth, owner, create_tenant, create_org
     assert response.status_code == 404
 
 
-def test_private_metadata_only_for_admins(app, client, auth, tenant, tree, create_user, add_member):
+def test_private_metadata_only_for_admins(app, client, auth, world):
     with app.app_context():
-        org = db.session.get(Organization, tree["engineering"].id)
+        org = db.session.get(Organization, world.engineering.id)
         org.public_metadata = {"plan": "gold-plan"}
         org.private_metadata = {"billing": "secret-billing-id"}
         db.session.commit()
-    member = create_user(tenant)
-    add_member(tree["root"], member, "member")
-    auth.login(member)
+    auth.login(world.hq_member)  # a member of Acme HQ, so of Engineering too
     html = client.get("/t/acme/orgs/engineering/").get_data(as_text=True)
     assert "gold-plan" in html
     assert "secret-billing-id" not in html

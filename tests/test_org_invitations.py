@@ -8,11 +8,11 @@ import io
 import re
 import time
 from datetime import timedelta
-from html import unescape
 
 import pytest
 import sqlalchemy as sa
 
+from app.actors import Actor
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -25,47 +25,41 @@ from app.models import (
     TenantRole,
     utcnow,
 )
-from app.services import invitations
-from app.services.actors import Actor
+from app.services import invitations, join_links
+from tests.markup import one, options, select
 
-BASE = "/t/acme/orgs/research/invitations"
+BASE = "/t/acme/orgs/engineering/invitations"
 HX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def world(app, tenant, create_org, create_user, add_member, owner):
-    """Research, owned by Olive (the tenant owner), with an admin, a member, a viewer and
-    a team; Ada the admin is signed in by the tests that need her."""
-    research = create_org(tenant, "Research")
-    add_member(research, owner, "owner")
-    people = {
-        "ada": create_user(tenant, "ada@acme.example", name="Ada Admin"),
-        "milo": create_user(tenant, "milo@acme.example", name="Milo Member"),
-        "vic": create_user(tenant, "vic@acme.example", name="Vic Viewer"),
-    }
-    add_member(research, people["ada"], "admin")
-    add_member(research, people["milo"], "member")
-    add_member(research, people["vic"], "viewer")
-    with app.app_context():
-        team = Team(tenant_id=tenant.id, org_id=research.id, name="Reviewers")
-        db.session.add(team)
-        db.session.commit()
-    return {"org": research, "owner": owner, "team": team, **people}
+# The shared world's Engineering: Erin owns it, Ada is its admin, Milo a member and Vic a
+# viewer. The invitations these tests make through the service come from Olive, who owns
+# the tenant (and so may invite anywhere).
 
 
 @pytest.fixture
 def as_ada(auth, world):
-    auth.login(world["ada"])
-    return world
+    """Ada, Engineering's admin, signed in."""
+    auth.login(world.admin)
+
+
+@pytest.fixture
+def reviewers(app, tenant, world) -> Team:
+    """A team of Engineering's, offered on the invite form."""
+    with app.app_context():
+        team = Team(tenant_id=tenant.id, org_id=world.engineering.id, name="Reviewers")
+        db.session.add(team)
+        db.session.commit()
+    return team
 
 
 def _invite(app, tenant, org, inviter, *emails, role="member"):
     """Invitations made through the service, as if from the form; returns the results."""
     with app.test_request_context():
         results = invitations.invite(
-            Actor.for_user(db.session.merge(inviter)),
-            db.session.merge(tenant),
-            db.session.merge(org),
+            Actor.for_user(inviter),
+            tenant,
+            org,
             addresses=list(emails),
             role=role,
         )
@@ -110,43 +104,49 @@ def _set_tenant(app, tenant, **fields) -> None:
 
 
 def _outcomes(html: str) -> dict[str, str]:
-    """The results table as {address: outcome}."""
-    rows = re.findall(r'<th scope="row">([^<]*)</th>\s*<td>(.*?)</td>', html, re.S)
-    return {
-        unescape(address): unescape(re.sub(r"<[^>]+>|\s*\(.*\)", "", outcome)).strip().lower()
-        for address, outcome in rows
-    }
+    """The results table as {address: outcome}, the outcome without its detail."""
+    outcomes = {}
+    for row in select(html, "tbody tr"):
+        address, result = row.one('th[scope="row"]'), row.one("td")
+        outcome = result.text
+        for detail in result.select("small"):
+            outcome = outcome.replace(detail.text, "")
+        outcomes[address.text] = outcome.strip().lower()
+    return outcomes
 
 
 def _row(html: str, public_id: str) -> str:
-    match = re.search(rf'<tr id="(?:invitation|join-link)-{public_id}".*?</tr>', html, re.S)
-    assert match, f"no row for {public_id}"
-    return match.group(0)
+    """The markup of the invitation's or join link's row."""
+    rows = select(html, f"tr#invitation-{public_id}") + select(html, f"tr#join-link-{public_id}")
+    assert len(rows) == 1, f"{len(rows)} rows for {public_id}"
+    return rows[0].html
 
 
 # --- the invite form -----------------------------------------------------------------
 
 
-def test_invite_form_offers_only_the_roles_the_inviter_may_grant(client, as_ada):
+def test_invite_form_offers_only_the_roles_the_inviter_may_grant(client, as_ada, reviewers):
     html = client.get(f"{BASE}/new").get_data(as_text=True)
     assert '<label for="emails">Email addresses</label>' in html
     assert '<label for="role">Role</label>' in html
     assert 'enctype="multipart/form-data"' in html
     assert 'value="Send invitations"' in html
-    options = re.findall(r'<option (?:selected )?value="([^"]+)"', html)
-    assert options == ["admin", "member", "viewer"]  # an admin may not make owners
+    roles = options(one(html, 'select[name="role"]'))
+    assert roles == ["admin", "member", "viewer"]  # an admin may not make owners
     assert '<option selected value="member">' in html
     assert "Reviewers" in html
 
 
 def test_an_owner_may_invite_owners(client, auth, world):
-    auth.login(world["owner"])
+    auth.login(world.owner)
     html = client.get(f"{BASE}/new").get_data(as_text=True)
     assert '<option value="owner">' in html
 
 
-def test_inviting_sends_one_email_each_and_lists_what_happened(app, client, as_ada):
-    team = as_ada["team"]
+def test_inviting_sends_one_email_each_and_lists_what_happened(
+    app, client, world, as_ada, reviewers
+):
+    team = reviewers
     response = client.post(
         f"{BASE}/new",
         data={
@@ -170,7 +170,7 @@ def test_inviting_sends_one_email_each_and_lists_what_happened(app, client, as_a
             (email, "viewer", [team.id], "Welcome aboard!")
             for email in ("ann@example.com", "bob@example.com", "cat@example.com")
         ]
-        assert {i.inviter_id for i in rows} == {as_ada["ada"].id}
+        assert {i.inviter_id for i in rows} == {world.admin.id}
         sent_to = db.session.scalars(sa.select(OutboxEmail.to_address)).all()
         assert sorted(sent_to) == ["ann@example.com", "bob@example.com", "cat@example.com"]
     assert _audit_count(app, "invitation.created") == 3
@@ -194,7 +194,7 @@ def test_an_admin_cannot_invite_owners(app, client, as_ada):
     ],
     ids=["no-addresses", "long-message", "unknown-team", "no-role"],
 )
-def test_invalid_submissions_come_back_with_the_form(app, client, as_ada, data, message):
+def test_invalid_submissions_come_back_with_the_form(app, client, as_ada, reviewers, data, message):
     response = client.post(f"{BASE}/new", data=data)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -214,10 +214,10 @@ def test_more_than_a_thousand_addresses_is_refused_next_to_the_field(app, client
 def test_every_address_gets_its_own_outcome(app, client, tenant, world, as_ada, create_user):
     already = create_user(tenant, "member@example.com")
     with app.app_context():
-        db.session.add(Membership(org_id=world["org"].id, user_id=already.id, role="member"))
+        db.session.add(Membership(org_id=world.engineering.id, user_id=already.id, role="member"))
         db.session.commit()
-    _invite(app, tenant, world["org"], world["owner"], "pending@example.com")
-    # Research has 5 members and 1 pending invitation: room for 2 more.
+    _invite(app, tenant, world.engineering, world.tenant_owner, "pending@example.com")
+    # Engineering has 5 members and 1 pending invitation: room for 2 more.
     _set_tenant(app, tenant, signup_email_domains=["example.com"], seat_limit=8)
 
     response = client.post(
@@ -334,13 +334,10 @@ def test_unusable_csv_files_are_refused(app, client, as_ada, upload, message):
 
 def test_too_many_invitations_to_one_address_today(app, client, tenant, world, as_ada, monkeypatch):
     monkeypatch.setattr(invitations, "PER_RECIPIENT_PER_DAY", 1)
-    _invite(app, tenant, world["org"], world["owner"], "popular@example.com")
+    _invite(app, tenant, world.engineering, world.tenant_owner, "popular@example.com")
     with app.test_request_context():
         invitation = db.session.scalar(sa.select(Invitation))
-        invitations.revoke(
-            Actor.system("test"), db.session.merge(tenant), db.session.merge(world["org"]),
-            invitation,
-        )  # fmt: skip
+        invitations.revoke(Actor.system("test"), tenant, world.engineering, invitation)
         db.session.commit()
     response = client.post(
         f"{BASE}/new", data={"emails": "popular@example.com fresh@example.com", "role": "member"}
@@ -368,7 +365,7 @@ def test_an_inviter_over_the_hourly_limit_gets_a_429_and_nothing_is_sent(
 
 @pytest.mark.parametrize("as_htmx", [False, True], ids=["page", "htmx"])
 def test_resending_too_often_is_429(app, client, tenant, world, as_ada, as_htmx):
-    _invite(app, tenant, world["org"], world["owner"], "x@example.com")
+    _invite(app, tenant, world.engineering, world.tenant_owner, "x@example.com")
     invitation = _invitation(app, "x@example.com")
     url = f"{BASE}/{invitation.public_id}/resend"
     headers = HX if as_htmx else {}
@@ -390,7 +387,13 @@ def test_resending_too_often_is_429(app, client, tenant, world, as_ada, as_htmx)
 @pytest.fixture
 def many(app, tenant, world):
     """30 invitations: 28 pending, one past its expiry, one revoked."""
-    _invite(app, tenant, world["org"], world["owner"], *(f"p{i:02}@example.com" for i in range(30)))
+    _invite(
+        app,
+        tenant,
+        world.engineering,
+        world.tenant_owner,
+        *(f"p{i:02}@example.com" for i in range(30)),
+    )
     with app.app_context():
         expired = db.session.scalar(
             sa.select(Invitation).where(Invitation.email == "p00@example.com")
@@ -401,15 +404,15 @@ def many(app, tenant, world):
         )
         revoked.status = "revoked"
         db.session.commit()
-    return world
 
 
 def _emails(html: str) -> list[str]:
-    return re.findall(r'<th scope="row" id="invitation-[^"]+-email">([^<]+)</th>', html)
+    """The email column of the invitation list, top to bottom."""
+    return [cell.text for cell in select(html, 'th[scope="row"][id^="invitation-"][id$="-email"]')]
 
 
-def test_list_pages_and_shows_each_invitation(app, client, auth, many):
-    auth.login(many["ada"])
+def test_list_pages_and_shows_each_invitation(app, client, auth, world, many):
+    auth.login(world.admin)
     first = client.get(BASE)
     assert first.status_code == 200
     html = first.get_data(as_text=True)
@@ -439,8 +442,8 @@ def test_list_pages_and_shows_each_invitation(app, client, auth, many):
         ("accepted", set()),
     ],
 )
-def test_filter_by_status_is_an_htmx_fragment(client, auth, many, status, expected):
-    auth.login(many["ada"])
+def test_filter_by_status_is_an_htmx_fragment(client, auth, world, many, status, expected):
+    auth.login(world.admin)
     response = client.get(f"{BASE}?status={status}", headers=HX)
     assert response.status_code == 200
     assert "HX-Request" in response.headers["Vary"]
@@ -452,8 +455,8 @@ def test_filter_by_status_is_an_htmx_fragment(client, auth, many, status, expect
         assert f"No {status} invitations." in html
 
 
-def test_pending_filter_leaves_out_the_expired_one(client, auth, many):
-    auth.login(many["ada"])
+def test_pending_filter_leaves_out_the_expired_one(client, auth, world, many):
+    auth.login(world.admin)
     html = client.get(f"{BASE}?status=pending&page=2").get_data(as_text=True)
     assert len(_emails(html)) == 3
     assert "p00@example.com" not in html
@@ -463,8 +466,8 @@ def test_pending_filter_leaves_out_the_expired_one(client, auth, many):
 def test_the_list_makes_the_same_few_queries_however_many_rows(
     app, client, auth, tenant, world, count_queries
 ):
-    _invite(app, tenant, world["org"], world["owner"], "solo@example.com")
-    auth.login(world["ada"])
+    _invite(app, tenant, world.engineering, world.tenant_owner, "solo@example.com")
+    auth.login(world.admin)
 
     def queries() -> int:
         with count_queries() as counter:
@@ -473,15 +476,12 @@ def test_the_list_makes_the_same_few_queries_however_many_rows(
         return counter.count
 
     small = queries()
-    for inviter in ("owner", "ada"):
+    for inviter in ("tenant_owner", "admin"):
         emails = [f"{inviter}-{i}@example.com" for i in range(15)]
-        _invite(app, tenant, world["org"], world[inviter], *emails)
+        _invite(app, tenant, world.engineering, getattr(world, inviter), *emails)
     with app.test_request_context():
         for role in ("member", "viewer", "admin"):
-            invitations.create_join_link(
-                Actor.system("test"), db.session.merge(tenant), db.session.merge(world["org"]),
-                role=role,
-            )  # fmt: skip
+            join_links.create(Actor.system("test"), tenant, world.engineering, role=role)
         db.session.commit()
     assert queries() == small
 
@@ -490,7 +490,7 @@ def test_the_list_makes_the_same_few_queries_however_many_rows(
 
 
 def test_resend_replaces_the_link(app, client, tenant, world, as_ada):
-    _invite(app, tenant, world["org"], world["owner"], "x@example.com")
+    _invite(app, tenant, world.engineering, world.tenant_owner, "x@example.com")
     invitation = _invitation(app, "x@example.com")
     [old_link] = _links_for(app, "x@example.com")
 
@@ -509,7 +509,7 @@ def test_resend_replaces_the_link(app, client, tenant, world, as_ada):
 
 
 def test_resend_without_htmx_redirects_with_a_message(app, client, tenant, world, as_ada):
-    _invite(app, tenant, world["org"], world["owner"], "x@example.com")
+    _invite(app, tenant, world.engineering, world.tenant_owner, "x@example.com")
     invitation = _invitation(app, "x@example.com")
     response = client.post(f"{BASE}/{invitation.public_id}/resend")
     assert response.status_code == 303
@@ -520,7 +520,7 @@ def test_resend_without_htmx_redirects_with_a_message(app, client, tenant, world
 def test_revoke_kills_the_link_and_a_second_revoke_is_refused_in_the_row(
     app, client, tenant, world, as_ada
 ):
-    _invite(app, tenant, world["org"], world["owner"], "x@example.com")
+    _invite(app, tenant, world.engineering, world.tenant_owner, "x@example.com")
     invitation = _invitation(app, "x@example.com")
     [link] = _links_for(app, "x@example.com")
     url = f"{BASE}/{invitation.public_id}/revoke"
@@ -541,7 +541,7 @@ def test_revoke_kills_the_link_and_a_second_revoke_is_refused_in_the_row(
 
 
 def test_revoke_without_htmx_redirects(app, client, tenant, world, as_ada):
-    _invite(app, tenant, world["org"], world["owner"], "x@example.com")
+    _invite(app, tenant, world.engineering, world.tenant_owner, "x@example.com")
     invitation = _invitation(app, "x@example.com")
     response = client.post(f"{BASE}/{invitation.public_id}/revoke")
     assert response.status_code == 303
@@ -550,7 +550,7 @@ def test_revoke_without_htmx_redirects(app, client, tenant, world, as_ada):
 
 def test_another_orgs_invitation_is_404(app, client, tenant, world, as_ada, create_org):
     elsewhere = create_org(tenant, "Elsewhere")
-    _invite(app, tenant, elsewhere, world["owner"], "x@example.com")
+    _invite(app, tenant, elsewhere, world.tenant_owner, "x@example.com")
     invitation = _invitation(app, "x@example.com")
     assert client.post(f"{BASE}/{invitation.public_id}/revoke").status_code == 404
     assert client.post(f"{BASE}/{invitation.public_id}/resend").status_code == 404
@@ -566,10 +566,9 @@ def _create_link(client, **fields) -> str:
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
     assert response.headers["Cache-Control"] == "no-store"
     assert '<option selected value="member">' in response.get_data(as_text=True)  # fresh form
-    html = response.get_data(as_text=True)
-    match = re.search(r'id="new-join-link" type="text" value="([^"]+)" readonly', html)
-    assert match
-    return match.group(1).replace("http://localhost", "")
+    shown = one(response.get_data(as_text=True), "input#new-join-link")
+    assert (shown["type"], "readonly" in shown.attrs) == ("text", True)
+    return shown["value"].replace("http://localhost", "")
 
 
 def _join_as(app, auth, client, user, path):
@@ -579,7 +578,7 @@ def _join_as(app, auth, client, user, path):
 
 
 def test_a_join_link_is_shown_once_and_stops_at_max_uses(
-    app, client, auth, tenant, as_ada, create_user
+    app, client, auth, tenant, world, as_ada, create_user
 ):
     path = _create_link(client, max_uses="1")
     token = path.rsplit("/", 1)[1]
@@ -596,13 +595,13 @@ def test_a_join_link_is_shown_once_and_stops_at_max_uses(
     assert _join_as(app, auth, client, second, path).status_code == 410
     with app.app_context():
         joined = db.session.scalars(
-            sa.select(Membership.user_id).where(Membership.org_id == as_ada["org"].id)
+            sa.select(Membership.user_id).where(Membership.org_id == world.engineering.id)
         ).all()
     assert first.id in joined
     assert second.id not in joined
 
     auth.logout("acme")
-    auth.login(as_ada["ada"])
+    auth.login(world.admin)
     row = _row(client.get(BASE).get_data(as_text=True), link.public_id)
     assert "Used up" in row
     assert "1 / 1" in row
@@ -695,17 +694,17 @@ SWITCH = "/t/acme/orgs/switch"
 @pytest.fixture
 def invitee(app, tenant, world, create_user, auth):
     person = create_user(tenant, "newbie@example.com", name="Newbie")
-    _invite(app, tenant, world["org"], world["owner"], "newbie@example.com", role="viewer")
+    _invite(app, tenant, world.engineering, world.tenant_owner, "newbie@example.com", role="viewer")
     auth.login(person)
     return person
 
 
 def test_my_invitations_lists_what_waits_for_me(app, client, tenant, world, invitee, create_org):
     other = create_org(tenant, "Other")
-    _invite(app, tenant, other, world["owner"], "someone.else@example.com")
+    _invite(app, tenant, other, world.tenant_owner, "someone.else@example.com")
     html = client.get(SWITCH).get_data(as_text=True)
     assert "My invitations" in html
-    assert "Research" in html
+    assert "Engineering" in html
     assert "Other" not in html
     assert ">Accept</button>" in html
     fragment = client.get(SWITCH, headers=HX).get_data(as_text=True)
@@ -716,13 +715,15 @@ def test_accepting_from_my_invitations_lands_me_in_the_org(app, client, world, i
     invitation = _invitation(app, "newbie@example.com")
     response = client.post(f"{SWITCH}/invitations/{invitation.public_id}/accept")
     assert response.status_code == 303
-    assert response.headers["Location"] == "/t/acme/orgs/research/"
-    assert "Welcome to Research!" in client.get("/t/acme/orgs/research/").get_data(as_text=True)
-    assert client.get("/t/acme/").headers["Location"] == "/t/acme/orgs/research/"
+    assert response.headers["Location"] == "/t/acme/orgs/engineering/"
+    assert "Welcome to Engineering!" in client.get("/t/acme/orgs/engineering/").get_data(
+        as_text=True
+    )
+    assert client.get("/t/acme/").headers["Location"] == "/t/acme/orgs/engineering/"
     with app.app_context():
         role = db.session.scalar(
             sa.select(Membership.role).where(
-                Membership.user_id == invitee.id, Membership.org_id == world["org"].id
+                Membership.user_id == invitee.id, Membership.org_id == world.engineering.id
             )
         )
     assert role == "viewer"
@@ -739,11 +740,11 @@ def test_declining_from_my_invitations(app, client, invitee):
     assert response.headers["Location"] == SWITCH
     assert "Invitation declined." in client.get(SWITCH).get_data(as_text=True)
     assert _invitation(app, "newbie@example.com").status == "declined"
-    assert _count(app, Membership) == 4  # Research's people, not the invitee
+    assert _count(app, Membership) == 6  # the world's people, not the invitee
 
 
 def test_someone_elses_invitation_cannot_be_answered(app, client, tenant, world, invitee):
-    _invite(app, tenant, world["org"], world["owner"], "not.me@example.com")
+    _invite(app, tenant, world.engineering, world.tenant_owner, "not.me@example.com")
     theirs = _invitation(app, "not.me@example.com")
     assert client.post(f"{SWITCH}/invitations/{theirs.public_id}/accept").status_code == 404
     assert client.post(f"{SWITCH}/invitations/{theirs.public_id}/decline").status_code == 404
@@ -784,12 +785,9 @@ ALLOWED = {
 
 @pytest.fixture
 def targets(app, tenant, world):
-    _invite(app, tenant, world["org"], world["owner"], "target@example.com")
+    _invite(app, tenant, world.engineering, world.tenant_owner, "target@example.com")
     with app.test_request_context():
-        invitations.create_join_link(
-            Actor.system("test"), db.session.merge(tenant), db.session.merge(world["org"]),
-            role="member",
-        )  # fmt: skip
+        join_links.create(Actor.system("test"), tenant, world.engineering, role="member")
         db.session.commit()
     return {
         "invitation": _invitation(app, "target@example.com").public_id,
@@ -798,15 +796,10 @@ def targets(app, tenant, world):
 
 
 @pytest.fixture
-def visitor(request, tenant, world, create_user, add_member, auth):
+def visitor(request, world, auth):
+    """The world's person of that kind; the org roles are Engineering's own."""
     kind = request.param
-    if kind == "tenant_admin":
-        user = create_user(tenant, tenant_role=TenantRole.ADMIN)
-    else:
-        user = create_user(tenant)
-        if kind != "outsider":
-            add_member(world["org"], user, kind)
-    auth.login(user)
+    auth.login(getattr(world, kind))
     return kind
 
 
@@ -864,7 +857,7 @@ def test_another_tenants_user_gets_404_everywhere(
 
 
 def test_the_dashboard_links_to_invitations(client, as_ada):
-    html = client.get("/t/acme/orgs/research/").get_data(as_text=True)
+    html = client.get("/t/acme/orgs/engineering/").get_data(as_text=True)
     assert f'href="{BASE}"' in html
 
 
@@ -876,9 +869,9 @@ def test_a_thousand_addresses_in_one_go_is_quick(app, tenant, world):
     with app.test_request_context():
         started = time.perf_counter()
         results = invitations.invite(
-            Actor.for_user(db.session.merge(world["owner"])),
-            db.session.merge(tenant),
-            db.session.merge(world["org"]),
+            Actor.for_user(world.tenant_owner),
+            tenant,
+            world.engineering,
             addresses=addresses,
             role="member",
         )

@@ -86,17 +86,17 @@ ORG_PAGES = [
 
 
 def _grow_orgs(app, tenant, owner, total: int) -> None:
+    from app.actors import Actor
     from app.models import Membership, Organization
-    from app.services import bulk, orgs
-    from app.services.actors import Actor
+    from app.seed import bulk
+    from app.services import orgs
 
     with app.app_context():
-        scoped = db.session.merge(tenant)
         root = db.session.scalar(db.select(Organization).where(Organization.slug == "gen-root"))
         if root is None:
-            root = orgs.create_org(Actor.system("test"), scoped, name="Gen Root")
+            root = orgs.create_org(Actor.system("test"), tenant, name="Gen Root")
             db.session.add(Membership(org_id=root.id, user_id=owner.id, role="owner"))
-        grown = bulk.grow_tenant(scoped, orgs=total, members=total * 2, under=root)
+        grown = bulk.grow_tenant(tenant, orgs=total, members=total * 2, under=root)
         assert grown.orgs == total
         db.session.commit()
 

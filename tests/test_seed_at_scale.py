@@ -13,7 +13,8 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from app.commands import PhaseProgress
+from app.actors import Actor
+from app.cli import PhaseProgress
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -26,8 +27,8 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import accounts, bulk, demo, orgs
-from app.services.actors import Actor
+from app.seed import bulk, demo
+from app.services import accounts, orgs
 
 SIZES = ("--orgs", "200", "--members", "800")
 # The demo company's own pending invitations, made before anything is generated.

@@ -10,45 +10,45 @@ from app.models import Membership, Organization
 
 
 @pytest.fixture
-def member_of_two(tenant, create_user, create_org, add_member, auth):
-    root = create_org(tenant, "Acme HQ")
-    sales = create_org(tenant, "Sales", parent=root)
-    emea = create_org(tenant, "EMEA", parent=sales)
-    other = create_org(tenant, "Helpdesk")
-    user = create_user(tenant, name="Max Member")
-    add_member(emea, user, "member")
+def member_of_two(world, create_user, create_org, add_member, auth):
+    """Max, signed in: a member of the world's Platform and a viewer of Helpdesk."""
+    other = create_org(world.tenant, "Helpdesk")
+    user = create_user(world.tenant, name="Max Member")
+    add_member(world.platform, user, "member")
     add_member(other, user, "viewer")
     auth.login(user)
-    return {"user": user, "emea": emea, "other": other, "sales": sales}
+    return {"user": user, "platform": world.platform, "other": other}
 
 
 def test_switcher_lists_my_orgs_with_role_and_path(client, member_of_two):
     html = client.get("/t/acme/orgs/switch").get_data(as_text=True)
-    assert "EMEA" in html
-    assert "Acme HQ › Sales" in html
+    assert "Platform" in html
+    assert "Acme HQ › Engineering" in html
     assert "Helpdesk" in html
     assert "viewer" in html
     filtered = client.get("/t/acme/orgs/switch?q=helpd", headers={"HX-Request": "true"})
     body = filtered.get_data(as_text=True)
     assert "Helpdesk" in body
-    assert "EMEA" not in body
+    assert "Platform" not in body
     assert "<html" not in body
 
 
 def test_switching_sets_the_current_org_and_survives_sign_out(client, auth, member_of_two):
-    emea = member_of_two["emea"]
-    response = client.post("/t/acme/orgs/switch", data={"org": emea.public_id})
-    assert response.headers["Location"] == "/t/acme/orgs/emea/"
-    assert client.get("/t/acme/").headers["Location"] == "/t/acme/orgs/emea/"
-    assert "Switch organization: </span>EMEA" in client.get("/t/acme/orgs/").get_data(as_text=True)
+    platform = member_of_two["platform"]
+    response = client.post("/t/acme/orgs/switch", data={"org": platform.public_id})
+    assert response.headers["Location"] == "/t/acme/orgs/platform/"
+    assert client.get("/t/acme/").headers["Location"] == "/t/acme/orgs/platform/"
+    assert "Switch organization: </span>Platform" in client.get("/t/acme/orgs/").get_data(
+        as_text=True
+    )
 
     auth.logout("acme")
     auth.login(member_of_two["user"])
-    assert client.get("/t/acme/").headers["Location"] == "/t/acme/orgs/emea/"
+    assert client.get("/t/acme/").headers["Location"] == "/t/acme/orgs/platform/"
 
 
 def test_switching_to_an_inherited_org_is_allowed(client, tenant, create_org, member_of_two):
-    below = create_org(tenant, "Germany", parent=member_of_two["emea"])
+    below = create_org(tenant, "Germany", parent=member_of_two["platform"])
     response = client.post("/t/acme/orgs/switch", data={"org": below.public_id})
     assert response.status_code == 303
 
@@ -81,9 +81,9 @@ def test_removed_membership_clears_the_current_org(app, client, member_of_two):
 
 
 def test_deleted_current_org_is_cleared(app, client, member_of_two):
-    client.post("/t/acme/orgs/switch", data={"org": member_of_two["emea"].public_id})
+    client.post("/t/acme/orgs/switch", data={"org": member_of_two["platform"].public_id})
     with app.app_context():
-        db.session.get(Organization, member_of_two["emea"].id).deleted_at = db.func.now()
+        db.session.get(Organization, member_of_two["platform"].id).deleted_at = db.func.now()
         db.session.commit()
     assert client.get("/t/acme/").headers["Location"] == "/t/acme/orgs/"
 

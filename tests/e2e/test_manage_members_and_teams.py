@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Organization, Tenant
 from app.services import accounts, members
-from app.services.actors import Actor
+from app.actors import Actor
 from wsgi import app
 
 tenant_slug, org_slug, *people = sys.argv[1:]

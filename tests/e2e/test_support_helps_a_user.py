@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Tenant, User
 from app.services import accounts, invitations, members, orgs
-from app.services.actors import Actor
+from app.actors import Actor
 from wsgi import app
 
 org_name, other_name, email, name, owner_email = sys.argv[1:]

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.extensions import db
 from app.seed import demo
+
 TARGET_MS = 30.0  # the target: a median under 30 ms, warm, one process
 WARMUP = 5  # requests per page before any is timed
 RESULTS = Path(__file__).resolve().parent / "results"

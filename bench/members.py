@@ -37,14 +37,13 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from app import create_app
+from app.actors import Actor
+from app.credentials import hash_password
 from app.extensions import db
 from app.ids import new_public_id
 from app.models import Membership, OrgClosure, Tenant, User, utcnow
 from app.policy import Role
-from app.credentials import hash_password
-from app.seed import bulk
-from app.seed import demo
-from app.actors import Actor
+from app.seed import bulk, demo
 from app.services.orgs import create_org
 
 TARGET_MS = _common.TARGET_MS

@@ -37,8 +37,8 @@ from app import create_app
 from app.extensions import db
 from app.models import Membership, Organization, Tenant, User
 from app.policy import Role
-from app.seed import bulk
-from app.seed import demo
+from app.seed import bulk, demo
+
 SMALL_ORGS = 100  # the small tree the query counts are compared against
 OWNER_MEMBERSHIPS = 50  # direct memberships of the owner, so the switcher has a real list
 SEARCH_TEXT = "unit"  # matches about one generated org in eleven ("North Unit 123")

@@ -54,13 +54,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
+from app.actors import Actor
 from app.cli import PhaseProgress
 from app.extensions import db
 from app.models import AuditEvent, Invitation, Membership, Organization, OrgClosure, Tenant, User
+from app.seed import bulk, demo
 from app.services import api_keys
-from app.seed import bulk
-from app.seed import demo
-from app.actors import Actor
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

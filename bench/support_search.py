@@ -25,10 +25,10 @@ import _common  # bench/_common.py: schema, sign-in (puts app on the path)
 import orgs as org_bench  # bench/orgs.py: Page, Result, measure
 
 from app import create_app
+from app.credentials import hash_password
 from app.extensions import db
 from app.ids import PREFIXES, new_public_id
 from app.models import Organization, StaffUser, Tenant, User, utcnow
-from app.credentials import hash_password
 
 TARGET_MS = 50.0
 USERS, ORGS, TENANTS = 100_000, 20_000, 50

@@ -18,6 +18,8 @@ from app.api.core import BadRequest
 from app.api.schemas import PageQuery
 from app.services.pagination import keyset
 
+MAX_KEY = 2**63 - 1  # the largest id a BIGINT holds; a larger cursor is not one we made
+
 
 def encode_cursor(value: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"after": value}).encode()).decode().rstrip("=")
@@ -31,7 +33,7 @@ def decode_cursor(cursor: str | None) -> int | None:
         after = data["after"]
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
         raise BadRequest("This cursor is not valid: pass a next_cursor the API gave you.") from None
-    if not isinstance(after, int) or isinstance(after, bool):
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_KEY:
         raise BadRequest("This cursor is not valid: pass a next_cursor the API gave you.")
     return after
 

@@ -514,8 +514,15 @@ def _clean_logo_url(raw: str | None) -> str | None:
 def move_org(
     actor: Actor, tenant: Tenant, org: Organization, new_parent: Organization | None
 ) -> Organization:
-    """Put ``org`` (with its subtree) under ``new_parent``, or at the top level."""
+    """Put ``org`` (with its subtree) under ``new_parent``, or at the top level.
+
+    Moving takes rights where the org leaves as well as where it lands: an admin of only
+    a sub-org can't cut it loose from the parent whose owners manage it. And an org that
+    has an owner (directly or above it) keeps one after the move."""
     require(actor, org, Perm.ORG_UPDATE)
+    old_parent = db.session.get(Organization, org.parent_id) if org.parent_id else None
+    if old_parent is not None:
+        require(actor, old_parent, Perm.ORG_CREATE_CHILD)
     if new_parent is None:
         if actor.user is not None and not can_create_top_level_org(actor.user):
             raise PermissionDenied("You can't place organizations at the top level.")
@@ -531,10 +538,10 @@ def move_org(
                 "An organization can't move under itself or one of its own sub-organizations.",
                 field="parent",
             )
-    old_parent_id = org.parent_id
-    if old_parent_id == (new_parent.id if new_parent else None):
+    if org.parent_id == (new_parent.id if new_parent else None):
         return org
 
+    owned_before = _has_owner_in_tree(org)
     subtree = subtree_ids(org).scalar_subquery()
     # Cut the subtree from its old ancestors…
     db.session.execute(
@@ -559,7 +566,11 @@ def move_org(
         )
     org.parent_id = new_parent.id if new_parent else None
     db.session.flush()
-    old_parent = db.session.get(Organization, old_parent_id) if old_parent_id else None
+    if owned_before and not _has_owner_in_tree(org):
+        raise Conflict(
+            f"{org.name} would have no owner there: its owners are above it now. "
+            "Make someone its owner first."
+        )
     audit.record(
         actor,
         "org.moved",
@@ -570,6 +581,18 @@ def move_org(
         after={"parent": new_parent.public_id if new_parent else None},
     )
     return org
+
+
+def _has_owner_in_tree(org: Organization) -> bool:
+    """Whether someone owns ``org``, directly or through an org above it."""
+    return db.session.scalar(
+        sa.select(
+            sa.select(Membership.org_id)
+            .join(OrgClosure, OrgClosure.ancestor_id == Membership.org_id)
+            .where(OrgClosure.descendant_id == org.id, Membership.role == Role.OWNER)
+            .exists()
+        )
+    )
 
 
 def delete_org(actor: Actor, tenant: Tenant, org: Organization) -> int:

@@ -71,14 +71,17 @@ def team_members_query(team: Team) -> sa.Select[tuple[User]]:
 
 
 def _save_name(team: Team, name: str) -> None:
-    team.name = clean_name(name, limit=MAX_NAME_LENGTH)
+    name = clean_name(name, limit=MAX_NAME_LENGTH)
     try:
+        # The name changes inside the savepoint: set before it, a clash would be flushed
+        # (and fail) outside it, taking the whole transaction down.
         with db.session.begin_nested():
+            team.name = name
             db.session.add(team)
             db.session.flush()
     except sa_exc.IntegrityError:
         raise ValidationFailed(
-            f"There is already a team called “{team.name}” here.", field="name"
+            f"There is already a team called “{name}” here.", field="name"
         ) from None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Response, abort, redirect
+from flask import Response, abort, redirect, request
 from flask_wtf import FlaskForm
 
 from app.errors import ServiceError
@@ -26,6 +26,13 @@ def require_tenant(permission: TenantPerm) -> None:
     """403 unless the visitor holds ``permission`` for the tenant as a whole."""
     if here.user is None or not tenant_can(here.user, permission):
         abort(403, TENANT_REFUSALS[permission])
+
+
+def int_arg(name: str, default: int, *, low: int, high: int) -> int:
+    """A whole number from the query string, kept within ``low``..``high`` (anything else
+    typed into the address bar gets the default or the nearest bound, never a 500)."""
+    value = request.args.get(name, default, type=int)
+    return max(low, min(value, high))
 
 
 def form_status(form: FlaskForm) -> int:

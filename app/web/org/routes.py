@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, url_for
 from wtforms import SelectChoice
 
 from app.errors import NotFound, ValidationFailed
@@ -14,8 +14,9 @@ from app.web.orgs.forms import MoveOrgForm, UpdateOrgDataForm, UpdateOrgForm
 from app.web.orgs.routes import create_org_page
 from app.web.rendering import render
 from app.web.scope import here
-from app.web.views import form_status, require
+from app.web.views import form_status, int_arg, require
 
+MAX_OFFSET = 10_000_000
 DATA_TITLES = {
     "public_metadata": "Public metadata",
     "private_metadata": "Private metadata",
@@ -25,9 +26,9 @@ DATA_TITLES = {
 
 @bp.get("/children")
 def children():
-    offset = max(0, request.args.get("offset", 0, type=int))
+    offset = int_arg("offset", 0, low=0, high=MAX_OFFSET)
     nodes, more = orgs.children(here.tenant, here.org, here.user, offset=offset)
-    level = max(1, min(request.args.get("level", 2, type=int), 1000))
+    level = int_arg("level", 2, low=1, high=1000)
     return render(
         "orgs/_tree_nodes.html",
         nodes=nodes,

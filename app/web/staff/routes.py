@@ -29,6 +29,7 @@ from app.web.staff.forms import (
     StaffSignInForm,
     ViewAsUserForm,
 )
+from app.web.views import int_arg
 
 PUBLIC_ENDPOINTS = {"staff.login", "staff.logout"}
 
@@ -194,7 +195,7 @@ def tenant_orgs(public_id: str):
     found = tenants.get_tenant_by_public_id(public_id)
     parent_id = request.args.get("parent", "")[:40]
     parent = orgs.get_org_by_public_id(found, parent_id) if parent_id else None
-    offset = max(0, min(request.args.get("offset", 0, type=int), 10_000_000))
+    offset = int_arg("offset", 0, low=0, high=10_000_000)
     nodes, more = orgs.org_level(found, parent, offset=offset)
     return render(
         "staff/tenant_orgs.html",

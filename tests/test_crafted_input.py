@@ -1,0 +1,75 @@
+"""Crafted input gets a clear 4xx, never a 500 (the trust issue's item 12)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from tests.conftest import ApiClient
+
+
+def _cursor(after) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": after}).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "offset=99999999999999999999999",
+        "offset=-99999999999999999999999",
+        "level=99999999999999999999999",
+        "offset=1e9",
+    ],
+)
+def test_tree_children_take_any_number(client, auth, world, query):
+    auth.login(world.tenant_owner)
+    response = client.get(f"/t/acme/orgs/acme-hq/children?{query}")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/orgs",
+        "/users",
+        "/orgs/{org}/members",
+        "/orgs/{org}/invitations",
+        "/orgs/{org}/teams",
+    ],
+)
+@pytest.mark.parametrize("after", [9223372036854775808, -1, 10**40])
+def test_api_cursors_out_of_range_are_refused(api: ApiClient, world, path, after):
+    response = api.get(f"{path.format(org=world.engineering.public_id)}?cursor={_cursor(after)}")
+    assert response.status_code == 400, response.json
+    assert response.json["error"]["code"] == "bad_request"
+
+
+def test_renaming_a_team_to_a_taken_name_is_a_form_error(client, auth, world):
+    auth.login(world.owner)
+    teams = "/t/acme/orgs/engineering/teams"
+    client.post(f"{teams}/", data={"name": "Backend"})
+    created = client.post(f"{teams}/", data={"name": "Frontend"})
+    frontend = created.headers["Location"]
+    response = client.post(f"{frontend}/rename", data={"name": "Backend"})
+    assert response.status_code == 422
+    assert "There is already a team called “Backend” here." in response.get_data(as_text=True)
+    assert "Frontend" in client.get(frontend).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "location"),
+    [
+        ("endpoint=x", "/t/acme/orgs/eng/members?endpoint=x"),
+        ("tenant=globex", "/t/acme/orgs/eng/members?tenant=globex"),
+        ("org=sales", "/t/acme/orgs/eng/members?org=sales"),
+        ("_scheme=https&_external=1", "/t/acme/orgs/eng/members?_scheme=https&_external=1"),
+    ],
+)
+def test_an_old_slug_redirect_rebuilds_only_its_own_address(client, auth, world, query, location):
+    auth.login(world.owner)
+    client.post("/t/acme/orgs/engineering/settings", data={"name": "Eng", "slug": "eng"})
+    response = client.get(f"/t/acme/orgs/engineering/members?{query}")
+    assert response.status_code == 301
+    assert response.headers["Location"] == location

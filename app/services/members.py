@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -284,9 +285,15 @@ def _flush(buffer: io.StringIO) -> str:
     return text
 
 
+# A formula trigger at the start of the cell, or after anything a spreadsheet might split
+# a cell on (a comma, semicolon, tab, line break or pipe, in some locale or other).
+_FORMULA = re.compile(r"(^|[,;\t\r\n|]\s*)([=+\-@\t\r])")
+
+
 def safe_cell(value: str) -> str:
-    """Spreadsheets run cells starting with = + - @ (or tab/CR) as formulas: defuse them."""
-    return f"'{value}" if value and value[0] in "=+-@\t\r" else value
+    """Spreadsheets run what starts with = + - @ (or tab/CR) as a formula, and one that
+    splits cells on ";" finds a cell inside "Ann;=cmd": quote every such start with '."""
+    return _FORMULA.sub(r"\1'\2", value) if value else value
 
 
 # --- changes -------------------------------------------------------------------------

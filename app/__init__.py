@@ -6,14 +6,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import PROJECT_ROOT, ConfigError, load_config
 from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from app.startup import EXIT_CANNOT_START, exit_unless_can_serve
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    if test_config is None and _serving_with_flask_run():
+        exit_unless_can_serve()
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
@@ -25,7 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     except ConfigError as exc:
         # One line, no traceback: the operator needs the reason, not our stack.
         sys.stderr.write(f"Tenantry cannot start: {exc}\n")
-        raise SystemExit(2) from None
+        raise SystemExit(EXIT_CANNOT_START) from None
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
@@ -37,6 +41,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     start_dev_mail_delivery(app)
     return app
+
+
+def _serving_with_flask_run() -> bool:
+    """``flask run`` is loading the app to serve it (not ``flask db upgrade`` and the like,
+    which must work on an empty database)."""
+    context = click.get_current_context(silent=True)
+    return context is not None and context.info_name == "run"
 
 
 def register_extensions(app: Flask) -> None:

@@ -141,8 +141,19 @@ class PhaseProgress:
     default=None,
     help="Generated audit events (default: 4 per org).",
 )
+@click.option(
+    "--tenant",
+    "tenant_slug",
+    default=demo.DEMO_TENANT_SLUG,
+    show_default=True,
+    help="The demo tenant's slug; it never writes into a tenant it did not create.",
+)
 def seed_demo(
-    orgs_count: int, members_count: int, invitations_count: int | None, events_count: int | None
+    orgs_count: int,
+    members_count: int,
+    invitations_count: int | None,
+    events_count: int | None,
+    tenant_slug: str,
 ) -> None:
     """A demo tenant with a nested org tree, members and a staff account; prints logins.
 
@@ -162,6 +173,7 @@ def seed_demo(
             invitations_count=invitations_count,
             events_count=events_count,
             progress=progress,
+            tenant_slug=tenant_slug,
         )
     if progress.phases:
         seconds = time.perf_counter() - progress.started

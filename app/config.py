@@ -13,6 +13,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
 class ConfigError(RuntimeError):
     """The environment cannot produce a safe configuration; the message says why."""
 
@@ -57,12 +60,18 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
 
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'tenantry.db'}"
     base_url = (os.environ.get("BASE_URL") or "").rstrip("/") or None
+    allowed_hosts = [h.strip() for h in (os.environ.get("ALLOWED_HOSTS") or "").split(",")]
 
     config: dict[str, Any] = {
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "BASE_URL": base_url,
+        # Emailed links are built from BASE_URL; without it, from the request's own host,
+        # which must then be one of ALLOWED_HOSTS (others get 400), never whatever Host a
+        # client sends. With BASE_URL set, any host may ask (proxies), links don't change.
+        "TRUSTED_HOSTS": [h for h in allowed_hosts if h]
+        or (None if base_url else list(LOCAL_HOSTS)),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": _env_int("MAIL_PORT", 25),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
@@ -78,6 +87,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT") or "600 per minute",
         "TOKEN_RATE_LIMIT": os.environ.get("TOKEN_RATE_LIMIT") or "30 per minute",
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
+        # Strict-Transport-Security on https answers, for deployments without a proxy that
+        # adds it; 0 (the default) sends none.
+        "HSTS_SECONDS": _env_int("HSTS_SECONDS", 0),
         # Cookies: HttpOnly and SameSite=Lax always; Secure whenever the request is https
         # (see app.web.security.SecureWhenHttpsSessionInterface) or when forced here.
         "SESSION_COOKIE_HTTPONLY": True,

@@ -306,6 +306,12 @@ def require_tenant(actor: Actor, permission: TenantPerm) -> None:
         raise PermissionDenied(TENANT_REFUSALS[permission])
 
 
+def hidden_in_audit(access: OrgAccess) -> frozenset[str]:
+    """What an audit reader may not see the values of: private metadata is for those who
+    may edit the org (as on its dashboard and settings), in the log as anywhere else."""
+    return frozenset() if access.can(Perm.ORG_UPDATE) else frozenset({"private_metadata"})
+
+
 def can_transfer_ownership(access: OrgAccess) -> bool:
     """Only an owner hands ownership on (a tenant admin manages as an owner would)."""
     return access.role == Role.OWNER

@@ -11,6 +11,7 @@ from app.actors import Actor
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.models import (
+    ActorType,
     AuditEvent,
     Membership,
     Organization,
@@ -25,6 +26,7 @@ from app.seed import bulk
 from app.services import accounts, audit, invitations, orgs, tenants
 
 DEMO_TENANT_SLUG = "acme"
+SEEDER = "demo seed"  # the actor label of everything it writes, and how it knows its own
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - printed for the demo on purpose
 DEMO_OWNER = "owner@acme.example"
 DEMO_ADMIN = "admin@acme.example"
@@ -99,6 +101,7 @@ def seed(
     invitations_count: int | None = None,
     events_count: int | None = None,
     progress: bulk.Progress = bulk.QUIET,
+    tenant_slug: str = DEMO_TENANT_SLUG,
 ) -> list[str]:
     """Idempotent: running it again keeps what exists and prints the same logins.
 
@@ -107,10 +110,15 @@ def seed(
     (default: one per 10 memberships) and audit events (default: 4 per org). Only once:
     asked again for the same sizes it changes nothing; for other sizes it refuses.
     """
-    actor = Actor.system("demo seed")
-    tenant = db.session.scalar(sa.select(Tenant).where(Tenant.slug == DEMO_TENANT_SLUG))
+    actor = Actor.system(SEEDER)
+    tenant = db.session.scalar(sa.select(Tenant).where(Tenant.slug == tenant_slug))
     if tenant is None:
-        tenant = _seed_company(actor)
+        tenant = _seed_company(actor, tenant_slug)
+    elif not _made_by_demo_seed(tenant):
+        raise Conflict(
+            f"A tenant “{tenant_slug}” already exists and demo seed did not make it, so it "
+            "leaves it alone: choose another slug with --tenant."
+        )
     if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == DEMO_STAFF)) is None:
         accounts.create_staff(
             actor,
@@ -124,7 +132,7 @@ def seed(
         sizes = Sizes.given(orgs_count, members_count, invitations_count, events_count)
         extra.append(_generate(actor, tenant, sizes, progress))
     return [
-        f"tenant owner  {DEMO_OWNER} / {DEMO_PASSWORD}  at /t/{DEMO_TENANT_SLUG}/login",
+        f"tenant owner  {DEMO_OWNER} / {DEMO_PASSWORD}  at /t/{tenant_slug}/login",
         f"tenant admin  {DEMO_ADMIN} / {DEMO_PASSWORD}",
         f"tenant member {DEMO_MEMBER} / {DEMO_PASSWORD}",
         f"staff         {DEMO_STAFF} / {DEMO_PASSWORD}  at /staff/login",
@@ -177,11 +185,26 @@ def _describe(made: dict[str, Any]) -> str:
     )
 
 
-def _seed_company(actor: Actor) -> Tenant:
+def _made_by_demo_seed(tenant: Tenant) -> bool:
+    """Whether demo seed created this tenant (its creation event names the seeder)."""
+    return (
+        db.session.scalar(
+            sa.select(AuditEvent.id).where(
+                AuditEvent.tenant_id == tenant.id,
+                AuditEvent.action == "tenant.created",
+                AuditEvent.actor_type == ActorType.SYSTEM,
+                AuditEvent.actor_label == SEEDER,
+            )
+        )
+        is not None
+    )
+
+
+def _seed_company(actor: Actor, slug: str) -> Tenant:
     tenant, owner = tenants.create_tenant(
         actor,
         name="Acme Corporation",
-        slug=DEMO_TENANT_SLUG,
+        slug=slug,
         owner_email=DEMO_OWNER,
         owner_name="Olivia Owner",
         owner_password=DEMO_PASSWORD,

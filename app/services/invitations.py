@@ -35,7 +35,7 @@ from app.models import (
 from app.policy import Perm, actor_access, grantable_roles, role_catalog
 from app.services import accounts, audit, lookup, members, orgs
 from app.services.pagination import Page, paginate
-from app.services.validation import email_domain, normalize_email
+from app.services.validation import check_text, email_domain, normalize_email
 
 MAX_ADDRESSES = 1000
 MAX_MESSAGE = 1000
@@ -144,7 +144,7 @@ def invite(
         raise ValidationFailed("Enter at least one email address.", field="emails")
     if len(addresses) > MAX_ADDRESSES:
         raise ValidationFailed(f"Send at most {MAX_ADDRESSES} addresses at a time.", field="emails")
-    message = (message or "").strip()
+    message = check_text(message, field="message").strip()
     if len(message) > MAX_MESSAGE:
         raise ValidationFailed(f"Keep the message under {MAX_MESSAGE} characters.", field="message")
     teams = _teams(org, team_ids or [])

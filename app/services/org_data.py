@@ -5,6 +5,7 @@ limits hold either way."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from app.actors import Actor
@@ -14,6 +15,7 @@ from app.models import Organization, Tenant
 from app.policy import Perm
 from app.services import audit
 from app.services.orgs import require
+from app.services.validation import FORBIDDEN_MESSAGE, has_forbidden_chars
 
 MAX_JSON_BYTES = 8 * 1024
 MAX_KEY_LENGTH = 64
@@ -89,6 +91,8 @@ def check(field_name: str, data: dict[str, Any]) -> None:
             raise ValidationFailed(
                 f"Keys are 1 to {MAX_KEY_LENGTH} characters, not blank.", field=field_name
             )
+    if any(has_forbidden_chars(text) for text in _texts(data)):
+        raise ValidationFailed(FORBIDDEN_MESSAGE, field=field_name)
     try:
         encoded = json.dumps(data, allow_nan=False)
     except ValueError:
@@ -99,6 +103,19 @@ def check(field_name: str, data: dict[str, Any]) -> None:
         raise ValidationFailed(
             f"Keep this under {MAX_JSON_BYTES // 1024} KB of JSON.", field=field_name
         )
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every key and string in a JSON value, however deeply nested."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
 
 
 def update(

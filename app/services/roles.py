@@ -20,7 +20,7 @@ from app.policy import (
     tenant_permissions,
 )
 from app.services import audit
-from app.services.validation import clean_name
+from app.services.validation import check_text, clean_name
 
 MAX_NAME_LENGTH = 80
 MAX_KEY_LENGTH = 40
@@ -35,7 +35,8 @@ def _actor_permissions(actor: Actor) -> frozenset[str]:
 
 def _clean(actor: Actor, *, name: str, description: str, permissions: list[str]):
     name = clean_name(name, limit=MAX_NAME_LENGTH)
-    description = " ".join((description or "").split())[:MAX_DESCRIPTION_LENGTH]
+    description = check_text(description, field="description")
+    description = " ".join(description.split())[:MAX_DESCRIPTION_LENGTH]
     unknown = set(permissions) - ALL_PERMISSIONS
     if unknown:
         raise ValidationFailed(

@@ -50,6 +50,26 @@ MAX_NAME_LENGTH = 120
 MAX_EMAIL_LENGTH = 254  # RFC 5321's longest forward path
 
 
+# No stored text needs these: control characters (NUL and friends; PostgreSQL refuses
+# NUL outright) and the bidirectional overrides and isolates that make a name display
+# other than it reads ("exe.png" shown for "gnp.exe").
+CONTROL_CHARS = frozenset(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r") | {"\x7f"}
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+FORBIDDEN_CHARS = CONTROL_CHARS | BIDI_CONTROLS
+FORBIDDEN_MESSAGE = "Remove the invisible control characters."
+
+
+def has_forbidden_chars(text: str) -> bool:
+    return not FORBIDDEN_CHARS.isdisjoint(text)
+
+
+def check_text(text: str | None, *, field: str) -> str:
+    """Refuse text holding control or direction-override characters; else return it."""
+    if text and has_forbidden_chars(text):
+        raise ValidationFailed(FORBIDDEN_MESSAGE, field=field)
+    return text or ""
+
+
 def normalize_email(raw: str | None, *, field: str = "email") -> str:
     """Validated, normalised and lower-cased: one spelling per address."""
     try:
@@ -64,7 +84,7 @@ def email_domain(email: str) -> str:
 
 
 def clean_name(raw: str | None, *, field: str = "name", limit: int = MAX_NAME_LENGTH) -> str:
-    name = " ".join((raw or "").split())
+    name = " ".join(check_text(raw, field=field).split())
     if not name:
         raise ValidationFailed("Enter a name.", field=field)
     if len(name) > limit:

@@ -13,7 +13,7 @@ import contextlib
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, render_template
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from app.errors import ServiceError
 from app.extensions import db
@@ -88,6 +88,11 @@ def register(app: Flask) -> None:
     def handle_csrf(_error: CSRFError) -> Response:
         db.session.rollback()
         return error_response(400, CSRF_MESSAGE, code="csrf_failed")
+
+    @app.errorhandler(SecurityError)
+    def handle_untrusted_host(_error: SecurityError) -> Response:
+        # A Host this app doesn't answer (ALLOWED_HOSTS): no page, no links built from it.
+        return Response("This host is not served here.\n", 400, mimetype="text/plain")
 
     @app.errorhandler(ServiceError)
     def handle_service_error(error: ServiceError) -> Response:

@@ -6,18 +6,18 @@ from flask_wtf import FlaskForm
 from wtforms import Field
 
 from app.errors import ValidationFailed
-
-_CONTROL = {chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"} | {"\x7f"}
+from app.services.validation import FORBIDDEN_MESSAGE, has_forbidden_chars
 
 
 class BaseForm(FlaskForm):
-    """Refuses control characters (NUL and friends) in any text a person typed."""
+    """Refuses control characters (NUL and friends) and direction overrides in any text a
+    person typed, as the services do for every door."""
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         for field in self:
-            if isinstance(field.data, str) and any(ch in _CONTROL for ch in field.data):
-                field.errors = [*field.errors, "Remove the invisible control characters."]
+            if isinstance(field.data, str) and has_forbidden_chars(field.data):
+                field.errors = [*field.errors, FORBIDDEN_MESSAGE]
                 ok = False
         return ok
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
@@ -66,6 +66,11 @@ def _maybe_signed_in() -> bool:
 def set_security_headers(response):
     for header, value in SECURITY_HEADERS.items():
         response.headers.setdefault(header, value)
+    hsts = current_app.config.get("HSTS_SECONDS", 0)
+    if hsts and request.is_secure:
+        response.headers.setdefault(
+            "Strict-Transport-Security", f"max-age={hsts}; includeSubDomains"
+        )
     if is_api_request():
         # The API never looks at the session cookie; its answers are private all the same.
         response.headers.setdefault("Cache-Control", "no-store")

@@ -190,10 +190,22 @@ class Change:
     new: str | None  # None: the key is gone after
 
 
-def changes(event: AuditEvent) -> list[Change]:
+HIDDEN = "[hidden]"
+
+
+def _shown(values: Any, hidden: frozenset[str]) -> Any:
+    """The values with those under ``hidden`` keys replaced, for a reader not allowed
+    to see them (private metadata, to someone who may not read it)."""
+    if not hidden or not isinstance(values, dict):
+        return values
+    return {key: HIDDEN if key in hidden else value for key, value in values.items()}
+
+
+def changes(event: AuditEvent, hidden: frozenset[str] = frozenset()) -> list[Change]:
     """The event's before → after, key by key, unchanged keys left out; plain text
-    (one line, bounded), for the template to escape."""
+    (one line, bounded), for the template to escape. Keys in ``hidden`` show no value."""
     before, after = _as_dict(event.before), _as_dict(event.after)
+    shown_before, shown_after = _as_dict(_shown(before, hidden)), _as_dict(_shown(after, hidden))
     result = []
     for key in sorted({*before, *after}, key=str):
         if key in before and key in after and before[key] == after[key]:
@@ -201,8 +213,8 @@ def changes(event: AuditEvent) -> list[Change]:
         result.append(
             Change(
                 key=_compact(key),
-                old=_compact(before[key]) if key in before else None,
-                new=_compact(after[key]) if key in after else None,
+                old=_compact(shown_before[key]) if key in before else None,
+                new=_compact(shown_after[key]) if key in after else None,
             )
         )
     return result
@@ -233,7 +245,11 @@ def _json_cell(values: Any) -> str:
 
 
 def export_csv(
-    tenant: Tenant, *, org: Organization | None = None, filters: EventFilters | None = None
+    tenant: Tenant,
+    *,
+    org: Organization | None = None,
+    filters: EventFilters | None = None,
+    hidden: frozenset[str] = frozenset(),
 ) -> Iterator[str]:
     """The log as CSV text, a batch at a time, safe to open in a spreadsheet (no formulas)."""
     buffer = io.StringIO()
@@ -255,8 +271,8 @@ def export_csv(
                     safe_cell(event.target_type or ""),
                     safe_cell(event.target_id or ""),
                     safe_cell(event.target_label),
-                    _json_cell(event.before),
-                    _json_cell(event.after),
+                    _json_cell(_shown(event.before, hidden)),
+                    _json_cell(_shown(event.after, hidden)),
                     safe_cell(event.ip or ""),
                 ]
             )

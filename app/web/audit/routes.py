@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Response, request, stream_with_context
 
 from app.models import Organization
-from app.policy import Perm, TenantPerm
+from app.policy import Perm, TenantPerm, hidden_in_audit
 from app.services import orgs
 from app.services.audit import log as audit_log
 from app.services.audit.log import EventFilters
@@ -52,6 +54,11 @@ def _endpoints(org: Organization | None) -> dict[str, str]:
     return {"endpoint": "tenant.audit.log", "export_endpoint": "tenant.audit.export"}
 
 
+def _hidden(org: Organization | None) -> frozenset[str]:
+    """Values this reader may not see; the whole tenant's log is for those who see all."""
+    return hidden_in_audit(here.access) if org is not None else frozenset()
+
+
 def _page(org: Organization | None):
     form, filters = _filters()
     page = None
@@ -74,7 +81,7 @@ def _page(org: Organization | None):
         params=_params(filters),
         page=page,
         orgs_by_id=audit_log.orgs_of(here.tenant, page.items) if page and org is None else {},
-        changes=audit_log.changes,
+        changes=partial(audit_log.changes, hidden=_hidden(org)),
         one_line=audit_log.one_line,
         **_endpoints(org),
     )
@@ -84,7 +91,7 @@ def _export(org: Organization | None, filename: str):
     _form, filters = _filters()
     if filters is None:  # only a hand-made URL gets here: show what is wrong with it
         return _page(org)
-    chunks = audit_log.export_csv(here.tenant, org=org, filters=filters)
+    chunks = audit_log.export_csv(here.tenant, org=org, filters=filters, hidden=_hidden(org))
     response = Response(stream_with_context(chunks), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"

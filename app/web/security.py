@@ -12,6 +12,12 @@ from flask_login import current_user
 from app.web.rendering import is_api_request
 
 
+def sign_in_limit() -> str:
+    """Flask-Limiter's limit for every sign-in form (tenant, staff, invitation), read at
+    request time so deployments and tests set it in the config."""
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
 def is_safe_next(target: str | None) -> bool:
     """Only a path on this site: no scheme, no host, no protocol-relative ``//`` trick."""
     if not target or not target.startswith("/") or target.startswith("//"):

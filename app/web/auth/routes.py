@@ -1,4 +1,4 @@
-from flask import current_app, flash, g, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_login import current_user
 
 from app.errors import ValidationFailed
@@ -15,12 +15,9 @@ from app.web.auth.forms import (
 from app.web.identity import signed_in_user
 from app.web.rendering import render
 from app.web.scope import current_org, here
+from app.web.security import sign_in_limit
 from app.web.sessions import end_session, next_url, start_session
 from app.web.tenant import public
-
-
-def _sign_in_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 def _per_tenant_and_address() -> str:
@@ -31,7 +28,7 @@ def _per_tenant_and_address() -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(_sign_in_limit, key_func=_per_tenant_and_address, methods=["POST"])
+@limiter.limit(sign_in_limit, key_func=_per_tenant_and_address, methods=["POST"])
 def login():
     tenant = here.tenant
     home = url_for("tenant.home")
@@ -77,7 +74,7 @@ def logout():
 
 @bp.route("/signup", methods=["GET", "POST"])
 @public
-@limiter.limit(_sign_in_limit, key_func=_per_tenant_and_address, methods=["POST"])
+@limiter.limit(sign_in_limit, key_func=_per_tenant_and_address, methods=["POST"])
 def signup():
     tenant = here.tenant
     refusal = accounts.signup_refusal(tenant)
@@ -114,7 +111,7 @@ def signup():
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @public
-@limiter.limit(_sign_in_limit, key_func=_per_tenant_and_address, methods=["POST"])
+@limiter.limit(sign_in_limit, key_func=_per_tenant_and_address, methods=["POST"])
 def forgot_password():
     form = RequestPasswordResetForm()
     if form.validate_on_submit():
@@ -127,7 +124,7 @@ def forgot_password():
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 @public
-@limiter.limit(_sign_in_limit, key_func=_per_tenant_and_address, methods=["POST"])
+@limiter.limit(sign_in_limit, key_func=_per_tenant_and_address, methods=["POST"])
 def reset_password(token: str):
     if passwords.valid_token(here.tenant, token) is None:
         return render("auth/reset_invalid.html", status=410)

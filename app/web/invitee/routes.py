@@ -12,13 +12,8 @@ from app.web.invitee import bp
 from app.web.invitee.forms import AcceptWithSignInForm, AcceptWithSignUpForm
 from app.web.rendering import render
 from app.web.scope import current_org
+from app.web.security import sign_in_limit
 from app.web.sessions import end_session, start_session
-
-
-def _sign_in_limit() -> str:
-    from flask import current_app
-
-    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 def _signed_in_user(tenant_id: int) -> User | None:
@@ -111,7 +106,7 @@ def accept(token: str):
 
 
 @bp.post("/invitations/<token>/sign-up")
-@limiter.limit(_sign_in_limit, methods=["POST"])
+@limiter.limit(sign_in_limit, methods=["POST"])
 def sign_up(token: str):
     invitation = invitations.find_by_token(token)
     if invitation is None:
@@ -141,7 +136,7 @@ def sign_up(token: str):
 
 
 @bp.post("/invitations/<token>/sign-in")
-@limiter.limit(_sign_in_limit, methods=["POST"])
+@limiter.limit(sign_in_limit, methods=["POST"])
 def sign_in(token: str):
     invitation = invitations.find_by_token(token)
     if invitation is None:

@@ -19,6 +19,7 @@ from app.web import view_as
 from app.web.identity import signed_in_staff
 from app.web.rendering import render
 from app.web.search_text import query_text
+from app.web.security import sign_in_limit
 from app.web.sessions import end_session, next_url, start_session
 from app.web.staff import bp
 from app.web.staff.forms import (
@@ -72,17 +73,11 @@ def _require(action: str, what: str) -> StaffUser:
     return staff
 
 
-def _sign_in_limit() -> str:
-    from flask import current_app
-
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 # --- signing in and out --------------------------------------------------------------
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_sign_in_limit, methods=["POST"])
+@limiter.limit(sign_in_limit, methods=["POST"])
 def login():
     if signed_in_staff() is not None:
         return redirect(next_url(url_for("staff.index")))

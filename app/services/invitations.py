@@ -250,16 +250,9 @@ def _recently_invited(tenant: Tenant, emails: list[str]) -> dict[str, int]:
 def _seats_left(tenant: Tenant, org: Organization) -> int | None:
     if tenant.seat_limit is None:
         return None
-    pending = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Invitation)
-        .where(
-            Invitation.org_id == org.id,
-            Invitation.status == InvitationStatus.PENDING,
-            Invitation.expires_at > utcnow(),
-        )
-    )
-    return max(0, tenant.seat_limit - members.direct_member_count(org) - pending)
+    if members.seat_limit_reached(tenant, org, adding=0):
+        return 0
+    return max(0, tenant.seat_limit - members.seats_taken(org))
 
 
 def _create(actor, tenant, org, *, email, role, teams, message) -> Invitation:
@@ -459,7 +452,12 @@ def accept(invitation: Invitation, user: User) -> Organization:
     org = db.session.get(Organization, invitation.org_id)
     assert tenant is not None
     assert org is not None
+    joining = not members.is_direct_member(org, user)
     _spend(invitation, InvitationStatus.ACCEPTED, user)
+    # Spent, the invitation no longer holds its seat: joining must find one free (a limit
+    # lowered since, or seats taken meanwhile, refuses it; the whole change rolls back).
+    if joining and members.seat_limit_reached(tenant, org):
+        raise Conflict(members.seat_limit_message(tenant, org))
     add_member_joining(org, user, invitation.role, added_by=invitation.inviter_id)
     for team_id in invitation.team_ids or []:
         if db.session.get(TeamMember, (team_id, user.id)) is None and db.session.get(Team, team_id):

@@ -20,7 +20,18 @@ from app.actors import Actor
 from app.database import one_of
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.models import Membership, Organization, OrgClosure, Team, TeamMember, Tenant, User
+from app.models import (
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Organization,
+    OrgClosure,
+    Team,
+    TeamMember,
+    Tenant,
+    User,
+    utcnow,
+)
 from app.policy import (
     OrgAccess,
     Perm,
@@ -323,13 +334,37 @@ def _check_grantable(granted: OrgAccess, tenant: Tenant, role: str) -> None:
         raise PermissionDenied(f"You can't give the {catalog[role].name} role.")
 
 
-def seat_limit_reached(tenant: Tenant, org: Organization, adding: int = 1) -> bool:
+def seats_taken(org: Organization) -> int:
+    """Members plus live pending invitations: someone invited already holds a seat, so
+    nothing else can take it before they accept."""
+    members = sa.select(sa.func.count()).select_from(Membership).where(Membership.org_id == org.id)
+    pending = (
+        sa.select(sa.func.count())
+        .select_from(Invitation)
+        .where(
+            Invitation.org_id == org.id,
+            Invitation.status == InvitationStatus.PENDING,
+            Invitation.expires_at > utcnow(),
+        )
+    )
+    return db.session.scalar(sa.select(members.scalar_subquery() + pending.scalar_subquery()))
+
+
+def seat_limit_reached(
+    tenant: Tenant, org: Organization, adding: int = 1, *, holding: int = 0
+) -> bool:
+    """Whether ``adding`` more people would pass the tenant's seat limit in ``org``.
+
+    ``holding`` is how many of them already hold a seat (an invitation being accepted).
+    The org's row is locked first (PostgreSQL), so two additions at once are counted one
+    after the other; SQLite's writers take turns anyway.
+    """
     if tenant.seat_limit is None:
         return False
-    count = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Membership).where(Membership.org_id == org.id)
+    db.session.execute(
+        sa.select(Organization.id).where(Organization.id == org.id).with_for_update()
     )
-    return count + adding > tenant.seat_limit
+    return seats_taken(org) - holding + adding > tenant.seat_limit
 
 
 def seat_limit_message(tenant: Tenant, org: Organization) -> str:

@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "app.database",
             "app.errors",
             "app.credentials",
+            "app.startup",
         ),
     ),
     ("models", ("app.models",)),

@@ -46,10 +46,8 @@ def _serve(kind: str, env: dict[str, str], tmp_path: Path) -> subprocess.Complet
     return result
 
 
-@pytest.fixture
-def migrated_sqlite(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'ready.db'}"
-    done = subprocess.run(
+def _upgrade(url: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
         cwd=ROOT,
         env=_env(DATABASE_URL=url, SECRET_KEY="k" * 40),
@@ -57,6 +55,12 @@ def migrated_sqlite(tmp_path) -> str:
         text=True,
         timeout=60,
     )
+
+
+@pytest.fixture
+def migrated_sqlite(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'ready.db'}"
+    done = _upgrade(url)
     assert done.returncode == 0, done.stderr
     return url
 
@@ -88,13 +92,5 @@ def test_with_a_database_it_cannot_use(kind, database_url, reason, tmp_path):
 
 def test_commands_that_make_the_schema_still_run(tmp_path):
     """`db upgrade` is how an empty database gets ready: the check is for serving only."""
-    url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    done = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=_env(DATABASE_URL=url, SECRET_KEY="k" * 40),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _upgrade(f"sqlite:///{tmp_path / 'fresh.db'}")
     assert done.returncode == 0, done.stderr

@@ -81,9 +81,10 @@ def update_org(org_id: str, body: UpdateOrg) -> Org:
 
 
 @operation("POST", "/orgs/<org_id>/move", summary="Move an organization", tag=TAG,
-           body=MoveOrg, response=Org, errors=(404, 422))  # fmt: skip
+           body=MoveOrg, response=Org, errors=(404, 409, 422))  # fmt: skip
 def move_org(org_id: str, body: MoveOrg) -> Org:
-    """Put it, with everything below it, under another organization or at the top level."""
+    """Put it, with everything below it, under another organization or at the top level.
+    409 when it would leave an owned organization with no owner in its tree."""
     org = _org(org_id)
     new_parent = _org(body.parent_id) if body.parent_id else None
     return present.org(orgs.move_org(caller.actor, caller.tenant, org, new_parent))

@@ -6,20 +6,29 @@ from flask_wtf import FlaskForm
 from wtforms import Field
 
 from app.errors import ValidationFailed
-from app.services.validation import FORBIDDEN_MESSAGE, has_forbidden_chars
+from app.services.validation import CONTROL_CHARS, FORBIDDEN_MESSAGE, has_forbidden_chars
 
 
 class BaseForm(FlaskForm):
-    """Refuses control characters (NUL and friends) and direction overrides in any text a
-    person typed, as the services do for every door."""
+    """Refuses control characters (NUL and friends) in any text a person typed, and in
+    text that is kept, direction overrides too, as the services do for every door."""
+
+    # A form that only searches (the audit log's filters) keeps nothing: a direction
+    # override in it is simply searched for.
+    keeps_text = True
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         for field in self:
-            if isinstance(field.data, str) and has_forbidden_chars(field.data):
+            if isinstance(field.data, str) and self._refuses(field.data):
                 field.errors = [*field.errors, FORBIDDEN_MESSAGE]
                 ok = False
         return ok
+
+    def _refuses(self, text: str) -> bool:
+        if self.keeps_text:
+            return has_forbidden_chars(text)
+        return not CONTROL_CHARS.isdisjoint(text)
 
     def apply_service_error(self, error: ValidationFailed) -> None:
         """Show a service's validation message next to the field it names."""

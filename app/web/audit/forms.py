@@ -9,6 +9,8 @@ DATE_MESSAGE = "Enter a date as YYYY-MM-DD."
 class FilterEventsForm(BaseForm):
     """The log's filters, read from the query string (a GET form: no CSRF token)."""
 
+    keeps_text = False
+
     class Meta:
         csrf = False
 

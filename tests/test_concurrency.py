@@ -261,3 +261,52 @@ def test_twenty_parallel_accepts_of_one_invitation_make_one_membership(app, real
             sa.select(Membership).where(Membership.org_id == ids[2], Membership.user_id == ids[1])
         ).all()
         assert len(memberships) == 1
+
+
+def test_two_additions_racing_for_the_last_seat_give_it_to_one(app, real_sessions):
+    """One seat left (limit 2, one member): an API-style add and a join-link join at the
+    same moment; the org's row lock makes the second count the first."""
+    from app.errors import Conflict
+    from app.models import Membership, User
+    from app.services import join_links, members
+
+    with app.app_context():
+        tenant = Tenant(name="Race", slug="race-seats", seat_limit=2)
+        db.session.add(tenant)
+        db.session.flush()
+        org = orgs.create_org(Actor.system("race"), tenant, name="Seats")
+        people = [
+            accounts.create_user(tenant, email=f"s{i}@example.com", name=f"S{i}", password=None)
+            for i in range(3)
+        ]
+        db.session.add(Membership(org_id=org.id, user_id=people[0].id, role="owner"))
+        link = join_links.create(Actor.system("race"), tenant, org, role="member").link
+        db.session.commit()
+        ids = (tenant.id, org.id, link.id, [p.id for p in people])
+    barrier = threading.Barrier(2, timeout=10)
+
+    def take_the_seat(index: int) -> str:
+        from app.models import JoinLink
+
+        tenant_id, org_id, link_id, people_ids = ids
+        tenant = db.session.get(Tenant, tenant_id)
+        org = db.session.get(Organization, org_id)
+        person = db.session.get(User, people_ids[1 + index])
+        barrier.wait()
+        try:
+            if index == 0:
+                members.add_member(Actor.system("race"), tenant, org, person, "member")
+            else:
+                join_links.join(db.session.get(JoinLink, link_id), person)
+        except Conflict:
+            db.session.rollback()
+            return "refused"
+        return "joined"
+
+    outcomes = _in_threads(app, 2, take_the_seat)
+    assert sorted(outcomes) == ["joined", "refused"]
+    with app.app_context():
+        count = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Membership).where(Membership.org_id == ids[1])
+        )
+        assert count == 2

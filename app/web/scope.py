@@ -81,7 +81,7 @@ class CurrentOrg:
             return scope.org  # the page's own org, already loaded and checked
         org = orgs.accessible_org(scope.user, public_id)
         if org is None:
-            session.pop(self._KEY, None)
+            self.forget()
         return org
 
 

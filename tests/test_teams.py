@@ -57,9 +57,11 @@ def test_only_org_members_join_teams_and_names_are_unique(app, client, as_owner)
     url = f"/t/acme/orgs/engineering/teams/{team.public_id}"
     stranger = client.post(f"{url}/members", data={"email": "oscar@acme.example"})
     assert stranger.status_code == 422
-    assert "not a member of Engineering" in stranger.get_data(as_text=True)
+    assert "No member of Engineering has that email address." in stranger.get_data(as_text=True)
     nobody = client.post(f"{url}/members", data={"email": "ghost@example.com"})
     assert nobody.status_code == 422
+    # The same words for an address nobody has: no account is revealed.
+    assert "No member of Engineering has that email address." in nobody.get_data(as_text=True)
     duplicate = client.post("/t/acme/orgs/engineering/teams/", data={"name": "Reviewers"})
     assert duplicate.status_code == 422
     assert "already a team" in duplicate.get_data(as_text=True)

@@ -8,11 +8,11 @@ import sqlalchemy.exc as sa_exc
 from app.actors import Actor
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.models import Organization, Team, TeamMember, Tenant, User
+from app.models import Membership, Organization, OrgClosure, Team, TeamMember, Tenant, User
 from app.policy import Perm, actor_access
 from app.services import audit
 from app.services.members import member_row
-from app.services.validation import clean_name
+from app.services.validation import clean_name, normalize_email
 
 MAX_NAME_LENGTH = 80
 
@@ -114,6 +114,24 @@ def delete_team(actor: Actor, tenant: Tenant, org: Organization, team: Team) -> 
     )
     db.session.delete(team)
     db.session.flush()
+
+
+def find_member_by_email(tenant: Tenant, org: Organization, email: str) -> User:
+    """The member of ``org`` (direct or inherited) with this address. One query, and one
+    answer for a stranger, an unknown address and an outsider alike, so a team manager
+    can't learn who has an account in the tenant."""
+    address = normalize_email(email)
+    person = db.session.scalar(
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .join(OrgClosure, OrgClosure.ancestor_id == Membership.org_id)
+        .where(User.tenant_id == tenant.id, User.email == address)
+        .where(OrgClosure.descendant_id == org.id)
+        .limit(1)
+    )
+    if person is None:
+        raise ValidationFailed(f"No member of {org.name} has that email address.", field="email")
+    return person
 
 
 def add_to_team(actor: Actor, tenant: Tenant, org: Organization, team: Team, user: User) -> None:

@@ -244,7 +244,7 @@ def test_owner_manages_members_in_place_and_builds_a_team(
     page.get_by_role("button", name="Add to team").click()
     expect(email).to_have_attribute("aria-invalid", "true")
     expect(email).to_have_accessible_description(
-        re.compile(re.escape(f"{blake} is not a member of {org}."))
+        re.compile(re.escape(f"No member of {org} has that email address."))
     )
     expect(page.get_by_text("Nobody is in this team yet.")).to_be_visible()
     assert_accessible(page)

@@ -3,8 +3,7 @@ from flask import flash, redirect, url_for
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.policy import Perm
-from app.services import accounts, members, teams
-from app.services.validation import normalize_email
+from app.services import members, teams
 from app.web.org.teams import bp
 from app.web.org.teams.forms import AddTeamMemberForm, CreateTeamForm, RenameTeamForm
 from app.web.rendering import render
@@ -95,11 +94,7 @@ def add_member(public_id: str):
     form = AddTeamMemberForm()
     if form.validate():
         try:
-            person = accounts.find_user(here.tenant, normalize_email(form.email.data))
-            if person is None:
-                raise ValidationFailed(
-                    "Nobody with that email is in this workspace.", field="email"
-                )
+            person = teams.find_member_by_email(here.tenant, here.org, form.email.data)
             teams.add_to_team(here.actor, here.tenant, here.org, found, person)
         except (ValidationFailed, Conflict) as error:
             error.field_errors = {"email": error.message}

@@ -170,7 +170,7 @@ def invite(
     members_here = _member_emails(tenant, org, list(valid))
     pending_here = _pending_emails(org, list(valid))
     busy_recipients = _recently_invited(tenant, list(valid))
-    seats_left = _seats_left(tenant, org)
+    seats_left = members.seats_left(tenant, org)
     to_invite: list[str] = []
     for email, raw in valid.items():
         if email in members_here:
@@ -245,14 +245,6 @@ def _recently_invited(tenant: Tenant, emails: list[str]) -> dict[str, int]:
         .group_by(Invitation.email)
     )
     return dict(rows.all())
-
-
-def _seats_left(tenant: Tenant, org: Organization) -> int | None:
-    if tenant.seat_limit is None:
-        return None
-    if members.seat_limit_reached(tenant, org, adding=0):
-        return 0
-    return max(0, tenant.seat_limit - members.seats_taken(org))
 
 
 def _create(actor, tenant, org, *, email, role, teams, message) -> Invitation:

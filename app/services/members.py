@@ -350,21 +350,22 @@ def seats_taken(org: Organization) -> int:
     return db.session.scalar(sa.select(members.scalar_subquery() + pending.scalar_subquery()))
 
 
-def seat_limit_reached(
-    tenant: Tenant, org: Organization, adding: int = 1, *, holding: int = 0
-) -> bool:
-    """Whether ``adding`` more people would pass the tenant's seat limit in ``org``.
-
-    ``holding`` is how many of them already hold a seat (an invitation being accepted).
-    The org's row is locked first (PostgreSQL), so two additions at once are counted one
-    after the other; SQLite's writers take turns anyway.
-    """
+def seats_left(tenant: Tenant, org: Organization) -> int | None:
+    """Free seats in ``org`` under the tenant's limit (None: no limit). The org's row is
+    locked first (PostgreSQL), so two additions at once are counted one after the other;
+    SQLite's writers take turns anyway."""
     if tenant.seat_limit is None:
-        return False
+        return None
     db.session.execute(
         sa.select(Organization.id).where(Organization.id == org.id).with_for_update()
     )
-    return seats_taken(org) - holding + adding > tenant.seat_limit
+    return max(0, tenant.seat_limit - seats_taken(org))
+
+
+def seat_limit_reached(tenant: Tenant, org: Organization, adding: int = 1) -> bool:
+    """Whether ``adding`` more people would pass the tenant's seat limit in ``org``."""
+    left = seats_left(tenant, org)
+    return left is not None and left < adding
 
 
 def seat_limit_message(tenant: Tenant, org: Organization) -> str:

@@ -16,6 +16,7 @@ PREFIXES = {
     "api_key": "key",
     "event": "evt",
     "join_link": "jl",
+    "view_as": "va",
 }
 
 

@@ -5,9 +5,15 @@ from app.models.audit import ActorType, AuditEvent
 from app.models.base import UTCDateTime, utcnow
 from app.models.invitation import Invitation, InvitationStatus, JoinLink
 from app.models.organization import Membership, Organization, OrgClosure, OrgSlugRedirect
-from app.models.outbox import OutboxEmail, OutboxStatus, PasswordResetToken
+from app.models.outbox import (
+    EmailVerificationToken,
+    OutboxEmail,
+    OutboxStatus,
+    PasswordResetToken,
+)
 from app.models.role import CustomRole, Team, TeamMember
 from app.models.tenant import Tenant, TenantStatus
+from app.models.support import ViewAsSession
 from app.models.user import StaffRole, StaffUser, TenantRole, User
 
 __all__ = [
@@ -15,6 +21,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "CustomRole",
+    "EmailVerificationToken",
     "Invitation",
     "InvitationStatus",
     "JoinLink",
@@ -35,5 +42,6 @@ __all__ = [
     "TenantStatus",
     "UTCDateTime",
     "User",
+    "ViewAsSession",
     "utcnow",
 ]

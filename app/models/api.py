@@ -16,7 +16,10 @@ from app.models.base import UTCDateTime, utcnow
 class ApiKey(db.Model):
     """A tenant's machine-to-machine credential (``tk_…``), shown once; only its hash stays.
 
-    A key acts for the tenant as a whole (actor type ``api_key`` in the audit log).
+    A key holds the permissions chosen when it was made (``permissions``: org ``Perm``
+    and tenant ``TenantPerm`` names), over the whole tenant or, with ``org_id``, over one
+    org and everything below it. A key made before permission sets existed has
+    ``permissions`` None: "full access", as such keys always had.
     """
 
     __tablename__ = "api_keys"
@@ -35,9 +38,17 @@ class ApiKey(db.Model):
     created_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+    permissions: so.Mapped[list[str] | None] = so.mapped_column(sa.JSON)
+    org_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
     expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     last_used_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    @property
+    def has_full_access(self) -> bool:
+        return self.permissions is None
 
     def state(self, now: datetime) -> str:
         if self.revoked_at is not None:

@@ -63,3 +63,20 @@ class PasswordResetToken(db.Model):
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     used_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class EmailVerificationToken(db.Model):
+    """A single-use link proving that ``email`` reaches ``user``: the account's own
+    address after sign-up, or a new address it asked to change to. Only the hash is kept."""
+
+    __tablename__ = "email_verification_tokens"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    used_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

@@ -99,6 +99,13 @@ class User(SessionIdentity, TimestampMixin, db.Model):
     is_active_account: so.Mapped[bool] = so.mapped_column("is_active", default=True)
     session_version: so.Mapped[int] = so.mapped_column(default=1)
     last_login_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # When this address was proven to reach its holder (a verification, invitation or
+    # password link opened); None until then, and an unproven account sees no org.
+    email_verified_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Per-account sign-in throttling, shared by every worker: failures in a row, and
+    # the moment before which a further attempt is refused (a delay that grows).
+    failed_sign_ins: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    sign_in_blocked_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     # The org the switcher last chose, restored at the next sign-in.
     last_org_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("organizations.id", ondelete="SET NULL", use_alter=True)
@@ -109,6 +116,10 @@ class User(SessionIdentity, TimestampMixin, db.Model):
     @property
     def display_name(self) -> str:
         return self.name or self.email
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     @property
     def is_tenant_admin(self) -> bool:

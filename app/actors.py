@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import has_request_context, request
 
 from app.models import ActorType, ApiKey, StaffUser, User
+
+if TYPE_CHECKING:
+    from app.policy import KeyScope
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,7 @@ class Actor:
     staff: StaffUser | None = None
     ip: str | None = None
     user_agent: str | None = None
+    key_scope: KeyScope | None = None  # what an API key may do; None for everyone else
 
     @classmethod
     def for_user(cls, user: User) -> Actor:
@@ -28,9 +33,17 @@ class Actor:
         return cls(ActorType.STAFF, staff.public_id, staff.email, staff=staff, **_origin())
 
     @classmethod
-    def for_api_key(cls, key: ApiKey) -> Actor:
-        """Code holding one of the tenant's keys: it acts for the tenant as a whole."""
-        return cls(ActorType.API_KEY, key.public_id, f"API key “{key.name}”", **_origin())
+    def for_api_key(cls, key: ApiKey, scope: KeyScope, creator_email: str | None) -> Actor:
+        """Code holding one of the tenant's keys: it may do what the key's scope allows,
+        and the audit log names the key and the person who made it."""
+        made_by = f" (made by {creator_email})" if creator_email else ""
+        return cls(
+            ActorType.API_KEY,
+            key.public_id,
+            f"API key “{key.name}”{made_by}",
+            key_scope=scope,
+            **_origin(),
+        )
 
     @classmethod
     def system(cls, label: str = "system") -> Actor:

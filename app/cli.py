@@ -23,7 +23,7 @@ from app.errors import ServiceError
 from app.extensions import db
 from app.models import StaffRole, utcnow
 from app.seed import demo
-from app.services import access_tokens, accounts, api_keys, tenants
+from app.services import access_tokens, accounts, api_keys, orgs, tenants
 
 staff_cli = AppGroup("staff", help="Platform staff accounts.")
 tenants_cli = AppGroup("tenants", help="Tenants and their owners.")
@@ -208,29 +208,55 @@ def _tenant(slug: str):
 @api_keys_cli.command("create")
 @click.option("--tenant", "tenant_slug", required=True, help="The tenant's slug.")
 @click.option("--name", required=True, help="What the key is for, e.g. 'billing sync'.")
+@click.option(
+    "--permission",
+    "permissions",
+    multiple=True,
+    help="A permission the key holds (repeat it), e.g. org:read. Default: every one.",
+)
+@click.option("--org", "org_slug", default=None, help="Limit the key to this org's subtree.")
 @click.option("--expires-days", type=int, default=None, help="Days until it stops working.")
-def create_api_key(tenant_slug: str, name: str, expires_days: int | None) -> None:
+def create_api_key(
+    tenant_slug: str,
+    name: str,
+    permissions: tuple[str, ...],
+    org_slug: str | None,
+    expires_days: int | None,
+) -> None:
     """Create a key and print it, once: only its hash is stored."""
     with one_transaction():
-        made = api_keys.create_key(
-            Actor.system("cli"), _tenant(tenant_slug), name=name, expires_in_days=expires_days
-        )
+        tenant = _tenant(tenant_slug)
+        try:
+            made = api_keys.create_key(
+                Actor.system("cli"),
+                tenant,
+                name=name,
+                permissions=list(permissions) or None,
+                org=orgs.get_org(tenant, org_slug) if org_slug else None,
+                expires_in_days=expires_days,
+            )
+        except ServiceError as error:
+            raise click.ClickException(error.message) from None
+        row = api_keys.KeyRow(made.key, api_keys.key_org(made.key))
     click.echo(made.secret)
     click.echo(
-        f"API key {made.key.public_id} “{made.key.name}”: shown once, store it now.", err=True
+        f"API key {made.key.public_id} “{made.key.name}” ({row.summary}): shown once, "
+        "store it now.",
+        err=True,
     )
 
 
 @api_keys_cli.command("list")
 @click.option("--tenant", "tenant_slug", required=True)
 def list_api_keys(tenant_slug: str) -> None:
-    """The tenant's keys (never their secrets)."""
+    """The tenant's keys (never their secrets), with what each may do."""
     now = utcnow()
-    for key in api_keys.list_keys(_tenant(tenant_slug)):
+    for row in api_keys.list_keys_with_scope(_tenant(tenant_slug)):
+        key = row.key
         used = key.last_used_at.isoformat(timespec="minutes") if key.last_used_at else "never"
         click.echo(
             f"{key.public_id}  {key.display_prefix}…  {key.state(now):8}  "
-            f"last used {used}  {key.name}"
+            f"last used {used}  {key.name}  [{row.summary}]"
         )
 
 

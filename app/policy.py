@@ -255,14 +255,141 @@ def access(user: User, org: Organization) -> OrgAccess:
     return access_from_roles(user, roles_held(user, [org.id]).get(org.id, []), catalog)
 
 
-# What acting for the tenant as a whole gives: the CLI, an API key, and support staff
-# (whose own limits are checked with require_staff_permission).
+# What acting for the tenant as a whole gives: the CLI and support staff (whose own
+# limits are checked with require_staff_permission). An API key gets its KeyScope's.
 TENANT_WIDE_ACCESS = OrgAccess(Role.OWNER, ALL_PERMISSIONS)
 
 
 def actor_access(actor: Actor, org: Organization) -> OrgAccess:
-    """What this actor may do in ``org``: a user's roles there, or tenant-wide access."""
-    return access(actor.user, org) if actor.user is not None else TENANT_WIDE_ACCESS
+    """What this actor may do in ``org``: a user's roles there, an API key's permission
+    set (inside its subtree), or tenant-wide access."""
+    if actor.user is not None:
+        return access(actor.user, org)
+    if actor.key_scope is not None:
+        return actor.key_scope.access_in(org)
+    return TENANT_WIDE_ACCESS
+
+
+# --- API keys ------------------------------------------------------------------------
+
+# What a key may be given: every org permission (one with no API operation of its own,
+# like audit:read, still counts when the key grants a role that holds it), and the
+# tenant permissions some API operation needs.
+KEY_ORG_PERMISSIONS: tuple[Perm, ...] = tuple(Perm)
+KEY_TENANT_PERMISSIONS: tuple[TenantPerm, ...] = (
+    TenantPerm.ORGS_CREATE_TOP_LEVEL,
+    TenantPerm.ORGS_RESTORE,
+    TenantPerm.ROLES_MANAGE,
+    TenantPerm.USERS_MANAGE,
+)
+KEY_PERMISSION_LABELS: dict[str, str] = {
+    **{perm: PERMISSION_LABELS[perm] for perm in KEY_ORG_PERMISSIONS},
+    TenantPerm.ORGS_CREATE_TOP_LEVEL: "Create top-level organizations",
+    TenantPerm.ORGS_RESTORE: "Restore deleted organizations",
+    TenantPerm.ROLES_MANAGE: "Create, change and delete custom roles",
+    TenantPerm.USERS_MANAGE: "Deactivate and reactivate users",
+}
+KEY_PERMISSIONS = frozenset(KEY_PERMISSION_LABELS)
+
+
+class InsufficientScope(PermissionDenied):
+    """An API key asked for something its permission set or subtree does not cover."""
+
+    code = "insufficient_scope"
+
+    def __init__(self, permission: str, message: str | None = None) -> None:
+        super().__init__(message or f"This API key lacks the permission “{permission}”.")
+        self.permission = permission
+
+
+@dataclass(frozen=True)
+class KeyScope:
+    """What an API key may do: its permissions, over the tenant or one org's subtree.
+
+    A key made before permission sets existed ("full access") holds every permission
+    tenant-wide, as it always did."""
+
+    permissions: frozenset[str]
+    org_id: int | None = None  # the subtree's root; None: the whole tenant
+    org_name: str | None = None
+
+    @classmethod
+    def full_access(cls) -> KeyScope:
+        return cls(ALL_PERMISSIONS | frozenset(TenantPerm))
+
+    @property
+    def tenant_wide(self) -> bool:
+        return self.org_id is None
+
+    def holds(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: str) -> None:
+        """Refuse (403 insufficient_scope) a permission the key does not hold; tenant
+        permissions also need a key that is not limited to a subtree."""
+        if not self.holds(permission):
+            raise InsufficientScope(permission)
+        if permission in _TENANT_PERMISSION_NAMES and not self.tenant_wide:
+            raise InsufficientScope(
+                permission,
+                f"This API key is limited to {self.org_name}: “{permission}” needs a "
+                "tenant-wide key.",
+            )
+
+    def reaches(self, org: Organization) -> bool:
+        """Is ``org`` inside the key's subtree (always, for a tenant-wide key)?"""
+        if self.org_id is None or org.id == self.org_id:
+            return True
+        return (
+            db.session.scalar(
+                sa.select(OrgClosure.depth).where(
+                    OrgClosure.ancestor_id == self.org_id, OrgClosure.descendant_id == org.id
+                )
+            )
+            is not None
+        )
+
+    def access_in(self, org: Organization) -> OrgAccess:
+        if not self.reaches(org):
+            return NO_ACCESS
+        held = self.permissions & ALL_PERMISSIONS
+        fitting = [role for role in BUILT_IN_ROLES.values() if role.permissions <= held]
+        role = max(fitting, key=lambda role: role.strength).key if fitting else None
+        return OrgAccess(role, held)
+
+
+_TENANT_PERMISSION_NAMES = frozenset(TenantPerm)
+
+
+def key_scope_of(permissions: Iterable[str] | None, org: Organization | None) -> KeyScope:
+    if permissions is None:
+        return KeyScope.full_access()
+    return KeyScope(
+        frozenset(permissions),
+        org.id if org is not None else None,
+        org.name if org is not None else None,
+    )
+
+
+def key_permissions_grantable(user: User, org: Organization | None) -> frozenset[str]:
+    """What ``user`` may put in a key: never a permission they do not hold themselves,
+    over orgs they manage; tenant permissions only from a tenant owner, tenant-wide."""
+    if org is None:
+        held: frozenset[str] = tenant_permissions(user)
+        if user.tenant_role == TenantRole.OWNER:
+            held |= frozenset(TenantPerm)
+    else:
+        granted = access(user, org)
+        held = granted.permissions if granted.can(Perm.API_KEYS_MANAGE) else frozenset()
+    return held & KEY_PERMISSIONS
+
+
+def may_create_top_level_org(actor: Actor) -> bool:
+    if actor.user is not None:
+        return can_create_top_level_org(actor.user)
+    if actor.key_scope is not None:
+        actor.key_scope.require(TenantPerm.ORGS_CREATE_TOP_LEVEL)
+    return True
 
 
 def grantable_roles(access: OrgAccess, catalog: dict[str, RoleDef]) -> list[RoleDef]:
@@ -301,9 +428,12 @@ def tenant_can(user: User, permission: TenantPerm) -> bool:
 def require_tenant(actor: Actor, permission: TenantPerm) -> None:
     """Services call this for tenant-level changes. A user needs ``permission`` by their
     tenant role; the tenant's own code (an API key) and the command line act for the
-    tenant as a whole; staff have their own gates (``require_staff_permission``)."""
+    tenant as a whole within its permission set; staff have their own gates
+    (``require_staff_permission``)."""
     if actor.user is not None and not tenant_can(actor.user, permission):
         raise PermissionDenied(TENANT_REFUSALS[permission])
+    if actor.key_scope is not None:
+        actor.key_scope.require(permission)
 
 
 def hidden_in_audit(access: OrgAccess) -> frozenset[str]:

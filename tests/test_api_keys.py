@@ -15,7 +15,8 @@ from tests.markup import one
 
 
 def _create_on_the_page(client, name="CI sync", **fields) -> str:
-    response = client.post("/t/acme/settings/api-keys", data={"key_name": name, **fields})
+    data = {"key_name": name, "key_permissions": ["org:read"], **fields}
+    response = client.post("/t/acme/settings/api-keys", data=data)
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     shown = one(response.get_data(as_text=True), "input#new-key-secret")
     assert shown["value"].startswith("tk_"), "the new key is shown on the page"

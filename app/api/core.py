@@ -23,8 +23,9 @@ from app.api.schemas import ErrorBody
 from app.credentials import hash_token
 from app.errors import NotFound, ServiceError
 from app.extensions import db, limiter
-from app.models import ApiKey, Tenant
-from app.services import api_keys
+from app.models import ApiKey, Organization, Tenant
+from app.policy import InsufficientScope, KeyScope
+from app.services import api_keys, orgs
 
 PUBLIC_ID = re.compile(r"^[a-z]{2,5}_[0-9A-HJKMNP-TV-Z]{26}$")
 JSON = "application/json"
@@ -69,6 +70,12 @@ class Operation:
     description: str
     tag: str
     auth: str | None  # "api_key", "access_token" or None (public)
+    # What an API key needs to call it (a Perm or TenantPerm name); checked before the
+    # view runs, so a key without it changes nothing. Services check what depends on
+    # the request (the role granted, a top-level parent) with the same key scope.
+    permission: str | None
+    # Reads the whole tenant (its users): a key limited to a subtree may not.
+    tenant_wide: bool
     query: type[BaseModel] | None
     body: type[BaseModel] | None
     response: type[BaseModel] | None
@@ -95,9 +102,14 @@ def operation(
     status: int = 200,
     errors: tuple[int, ...] = (),
     auth: str | None = "api_key",
+    permission: str | None = None,
+    tenant_wide: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """Declare an operation: the view gets the path values, ``query=`` and ``body=``
     models, and returns a ``response`` model instance (or None for a 204)."""
+
+    if auth == "api_key" and permission is None:
+        raise TypeError(f"{rule}: an API-key operation declares the permission it needs.")
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Response]:
         op = Operation(
@@ -108,6 +120,8 @@ def operation(
             description=(view.__doc__ or "").strip(),
             tag=tag,
             auth=auth,
+            permission=permission,
+            tenant_wide=tenant_wide,
             query=query,
             body=body,
             response=response,
@@ -118,7 +132,14 @@ def operation(
         @functools.wraps(view)
         def handle(**path_values: str) -> Response:
             if op.auth == "api_key":
-                authenticate_api_key()
+                scope = authenticate_api_key().scope
+                scope.require(cast(str, op.permission))
+                if op.tenant_wide and not scope.tenant_wide:
+                    raise InsufficientScope(
+                        cast(str, op.permission),
+                        f"This API key is limited to {scope.org_name}: {op.rule} needs a "
+                        "tenant-wide key.",
+                    )
             # An id that can't exist is as absent as one that doesn't (and never reaches SQL).
             if not all(PUBLIC_ID.match(value) for value in path_values.values()):
                 raise NotFound("No such resource.")
@@ -157,18 +178,28 @@ def bearer_token() -> str | None:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling the API: the key, its tenant, and the actor services are given."""
+    """Who is calling the API: the key, its tenant, its scope and the actor services are
+    given."""
 
     key: ApiKey
     tenant: Tenant
     actor: Actor
+    scope: KeyScope
+
+    def org(self, public_id: str, *, deleted: bool = False) -> Organization:
+        """One of the tenant's orgs the key reaches; outside its subtree an org is as
+        absent (404) as another tenant's."""
+        org = orgs.get_org_by_public_id(self.tenant, public_id, deleted=deleted)
+        if not self.scope.reaches(org):
+            raise NotFound("No such organization.")
+        return org
 
 
 # The request's caller, set once by authenticate_api_key before any operation runs.
 caller = cast(Caller, LocalProxy(lambda: g.api_caller))
 
 
-def authenticate_api_key() -> tuple[ApiKey, Tenant]:
+def authenticate_api_key() -> Caller:
     """The key in ``Authorization: Bearer tk_…``, live, of an active tenant; else 401."""
     token = bearer_token()
     if token is None:
@@ -176,9 +207,9 @@ def authenticate_api_key() -> tuple[ApiKey, Tenant]:
     found = api_keys.authenticate(token)
     if found is None:
         raise Unauthorized("This API key is not valid: it may be revoked, expired or mistyped.")
-    key, tenant = found
-    g.api_caller = Caller(key, tenant, Actor.for_api_key(key))
-    return found
+    actor = Actor.for_api_key(found.key, found.scope, found.creator_email)
+    g.api_caller = Caller(found.key, found.tenant, actor, found.scope)
+    return g.api_caller
 
 
 def rate_limit_key() -> str:

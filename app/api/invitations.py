@@ -16,7 +16,8 @@ from app.api.schemas import (
 )
 from app.errors import Conflict, ValidationFailed
 from app.models import Invitation as InvitationRow
-from app.services import invitations, orgs
+from app.policy import Perm
+from app.services import invitations
 from app.services.invitations import Outcome, RateLimited
 
 TAG = "Invitations"
@@ -40,10 +41,11 @@ REFUSALS = {
 
 
 @operation("GET", "/orgs/<org_id>/invitations", summary="List invitations", tag=TAG,
-           query=ListInvitationsQuery, response=Page[Invitation], errors=(400, 404))  # fmt: skip
+           query=ListInvitationsQuery, response=Page[Invitation], errors=(400, 404),
+           permission=Perm.MEMBERS_INVITE)  # fmt: skip
 def list_invitations(org_id: str, query: ListInvitationsQuery) -> Page[Invitation]:
     """Oldest first; a pending invitation past its expiry reads as `expired`."""
-    org = orgs.get_org_by_public_id(caller.tenant, org_id)
+    org = caller.org(org_id)
     stmt = invitations.invitations_query(org, status=query.status)
     return page_of(
         stmt,
@@ -56,10 +58,10 @@ def list_invitations(org_id: str, query: ListInvitationsQuery) -> Page[Invitatio
 
 @operation("POST", "/orgs/<org_id>/invitations", summary="Invite one person", tag=TAG,
            body=CreateInvitation, response=Invitation, status=201,
-           errors=(403, 404, 409, 422, 429))  # fmt: skip
+           errors=(403, 404, 409, 422, 429), permission=Perm.MEMBERS_INVITE)  # fmt: skip
 def create_invitation(org_id: str, body: CreateInvitation) -> Invitation:
     """Emails an invitation link (single use, expiring) to the address."""
-    org = orgs.get_org_by_public_id(caller.tenant, org_id)
+    org = caller.org(org_id)
     [result] = invitations.invite(
         caller.actor, caller.tenant, org,
         addresses=[body.email], role=body.role, team_ids=body.team_ids, message=body.message,
@@ -74,10 +76,11 @@ def create_invitation(org_id: str, body: CreateInvitation) -> Invitation:
 
 
 @operation("POST", "/orgs/<org_id>/invitations/bulk", summary="Invite many people", tag=TAG,
-           body=CreateInvitations, response=InviteResults, errors=(403, 404, 422, 429))  # fmt: skip
+           body=CreateInvitations, response=InviteResults, errors=(403, 404, 422, 429),
+           permission=Perm.MEMBERS_INVITE)  # fmt: skip
 def create_invitations(org_id: str, body: CreateInvitations) -> InviteResults:
     """Each address gets its own outcome; one bad address doesn't stop the others."""
-    org = orgs.get_org_by_public_id(caller.tenant, org_id)
+    org = caller.org(org_id)
     results = invitations.invite(
         caller.actor, caller.tenant, org,
         addresses=body.emails, role=body.role, team_ids=body.team_ids, message=body.message,
@@ -99,27 +102,28 @@ def create_invitations(org_id: str, body: CreateInvitations) -> InviteResults:
 
 
 @operation("GET", "/orgs/<org_id>/invitations/<invitation_id>", summary="Get an invitation",
-           tag=TAG, response=Invitation, errors=(404,))  # fmt: skip
+           tag=TAG, response=Invitation, errors=(404,),
+           permission=Perm.MEMBERS_INVITE)  # fmt: skip
 def get_invitation(org_id: str, invitation_id: str) -> Invitation:
-    org = orgs.get_org_by_public_id(caller.tenant, org_id)
+    org = caller.org(org_id)
     return present.invitation(org, invitations.get_invitation(org, invitation_id))
 
 
 @operation("POST", "/orgs/<org_id>/invitations/<invitation_id>/resend",
            summary="Resend an invitation", tag=TAG, response=Invitation,
-           errors=(404, 409, 429))  # fmt: skip
+           errors=(404, 409, 429), permission=Perm.MEMBERS_INVITE)  # fmt: skip
 def resend_invitation(org_id: str, invitation_id: str) -> Invitation:
     """A new link with a renewed expiry; the link in the earlier email stops working."""
-    org = orgs.get_org_by_public_id(caller.tenant, org_id)
+    org = caller.org(org_id)
     item = invitations.get_invitation(org, invitation_id)
     return present.invitation(org, invitations.resend(caller.actor, caller.tenant, org, item))
 
 
 @operation("POST", "/orgs/<org_id>/invitations/<invitation_id>/revoke",
            summary="Revoke an invitation", tag=TAG, response=Invitation,
-           errors=(404, 409))  # fmt: skip
+           errors=(404, 409), permission=Perm.MEMBERS_INVITE)  # fmt: skip
 def revoke_invitation(org_id: str, invitation_id: str) -> Invitation:
     """Its link stops working at once; the record stays, as `revoked`."""
-    org = orgs.get_org_by_public_id(caller.tenant, org_id)
+    org = caller.org(org_id)
     item = invitations.get_invitation(org, invitation_id)
     return present.invitation(org, invitations.revoke(caller.actor, caller.tenant, org, item))

@@ -31,7 +31,8 @@ TAG_DESCRIPTIONS = {
 ERROR_DESCRIPTIONS = {
     400: "The request is malformed (a body that is not JSON, a cursor not from the API).",
     401: "No valid credentials.",
-    403: "The rules refuse this change.",
+    403: "The rules refuse this change, or the API key lacks the permission this "
+    "operation needs (`insufficient_scope`, naming the permission).",
     404: "No such resource in this tenant.",
     409: "The change conflicts with the current state.",
     415: "The body is not JSON.",
@@ -59,7 +60,11 @@ def build() -> dict[str, Any]:
             "version": "1.0.0",
             "description": "Organizations, members, invitations, teams, roles and users "
             "of one tenant, reached with a tenant API key "
-            "(`Authorization: Bearer tk_…`). Lists are paginated with `limit` and "
+            "(`Authorization: Bearer tk_…`). A key holds the permissions chosen when it "
+            "was made, over the whole tenant or one organization's subtree: each "
+            "operation names the one it needs (`x-permission`); without it the answer is "
+            "403 `insufficient_scope`, and outside the subtree an organization is 404. "
+            "Lists are paginated with `limit` and "
             '`cursor` and answer `{"data": [...], "next_cursor": ...}`; errors answer '
             '`{"error": {"code", "message"}}` with a 4xx status.',
         },
@@ -113,6 +118,13 @@ def _operation(op: Operation, refs: dict) -> dict[str, Any]:
     spec["security"] = (
         [{"apiKey": []}] if op.auth == "api_key" else [{"accessToken": []}] if op.auth else []
     )
+    if op.permission is not None:
+        # The permission a key needs, machine-readable and in words for the reader.
+        spec["x-permission"] = op.permission
+        spec["x-tenant-wide"] = op.tenant_wide
+        needs = f"Needs an API key with `{op.permission}`"
+        needs += ", not limited to a subtree." if op.tenant_wide else "."
+        spec["description"] = f"{spec.get('description', '')}\n\n{needs}".strip()
     return spec
 
 
@@ -161,6 +173,8 @@ def _responses(op: Operation, refs: dict) -> dict[str, Any]:
     errors = set(op.errors) | {429, 503}
     if op.auth:
         errors.add(401)
+    if op.permission is not None:
+        errors.add(403)
     if op.path_params:
         errors.add(404)
     if op.query is not None:

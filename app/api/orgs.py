@@ -16,7 +16,7 @@ from app.api.schemas import (
     UpdateOrg,
 )
 from app.models import Organization
-from app.policy import Role
+from app.policy import Perm, Role, TenantPerm
 from app.services import members, org_data, orgs
 
 TAG = "Organizations"
@@ -24,22 +24,31 @@ UPDATE_ORG_PROFILE_FIELDS = tuple(f for f in UpdateOrg.model_fields if f not in 
 
 
 def _org(org_id: str) -> Organization:
-    return orgs.get_org_by_public_id(caller.tenant, org_id)
+    return caller.org(org_id)
 
 
 @operation("GET", "/orgs", summary="List organizations", tag=TAG, query=ListOrgsQuery,
-           response=Page[Org], errors=(400, 404))  # fmt: skip
+           response=Page[Org], errors=(400, 404), permission=Perm.ORG_READ)  # fmt: skip
 def list_orgs(query: ListOrgsQuery) -> Page[Org]:
-    """Live organizations in creation order; filter by parent, top level or name."""
+    """Live organizations in creation order; filter by parent, top level or name. A key
+    limited to a subtree lists only that subtree, and its root is its top level."""
     parent = _org(query.parent_id) if query.parent_id else None
+    root = caller.scope.org_id
     stmt = orgs.orgs_query(
-        caller.tenant, parent=parent, top_level=query.top_level, query=query.q or ""
+        caller.tenant,
+        parent=parent,
+        top_level=query.top_level and root is None,
+        query=query.q or "",
+        within=root,
     )
+    if query.top_level and root is not None and parent is None:
+        stmt = stmt.where(Organization.id == root)
     return page_of(stmt, Organization.id, query, present.orgs_list, Page[Org])
 
 
 @operation("POST", "/orgs", summary="Create an organization", tag=TAG, body=CreateOrg,
-           response=Org, status=201, errors=(404, 409, 422))  # fmt: skip
+           response=Org, status=201, errors=(404, 409, 422),
+           permission=Perm.ORG_CREATE_CHILD)  # fmt: skip
 def create_org(body: CreateOrg) -> Org:
     """Top level, or below `parent_id`; `owner_id` makes that user its first owner."""
     parent = _org(body.parent_id) if body.parent_id else None
@@ -53,13 +62,14 @@ def create_org(body: CreateOrg) -> Org:
 
 
 @operation("GET", "/orgs/<org_id>", summary="Get an organization", tag=TAG, response=Org,
-           errors=(404,))  # fmt: skip
+           errors=(404,), permission=Perm.ORG_READ)  # fmt: skip
 def get_org(org_id: str) -> Org:
     return present.org(_org(org_id))
 
 
 @operation("PATCH", "/orgs/<org_id>", summary="Update an organization", tag=TAG,
-           body=UpdateOrg, response=Org, errors=(404, 409, 422))  # fmt: skip
+           body=UpdateOrg, response=Org, errors=(404, 409, 422),
+           permission=Perm.ORG_UPDATE)  # fmt: skip
 def update_org(org_id: str, body: UpdateOrg) -> Org:
     """Only the fields sent change. `null` clears a field that may be empty (`logo_url`)
     and leaves one that may not (`name`, `slug`, metadata) as it is."""
@@ -81,7 +91,8 @@ def update_org(org_id: str, body: UpdateOrg) -> Org:
 
 
 @operation("POST", "/orgs/<org_id>/move", summary="Move an organization", tag=TAG,
-           body=MoveOrg, response=Org, errors=(404, 409, 422))  # fmt: skip
+           body=MoveOrg, response=Org, errors=(404, 409, 422),
+           permission=Perm.ORG_UPDATE)  # fmt: skip
 def move_org(org_id: str, body: MoveOrg) -> Org:
     """Put it, with everything below it, under another organization or at the top level.
     409 when it would leave an owned organization with no owner in its tree."""
@@ -91,30 +102,32 @@ def move_org(org_id: str, body: MoveOrg) -> Org:
 
 
 @operation("DELETE", "/orgs/<org_id>", summary="Delete an organization", tag=TAG, status=204,
-           errors=(404, 409))  # fmt: skip
+           errors=(404, 409), permission=Perm.ORG_DELETE)  # fmt: skip
 def delete_org(org_id: str) -> None:
     """Hides it and everything below it; `restore` brings them back."""
     orgs.delete_org(caller.actor, caller.tenant, _org(org_id))
 
 
 @operation("POST", "/orgs/<org_id>/restore", summary="Restore a deleted organization", tag=TAG,
-           response=Org, errors=(404, 409))  # fmt: skip
+           response=Org, errors=(404, 409), permission=TenantPerm.ORGS_RESTORE)  # fmt: skip
 def restore_org(org_id: str) -> Org:
     """Brings back the organization and everything its deletion hid."""
-    org = orgs.get_org_by_public_id(caller.tenant, org_id, deleted=True)
+    org = caller.org(org_id, deleted=True)
     orgs.restore_org(caller.actor, caller.tenant, org)
     return present.org(org)
 
 
 @operation("GET", "/orgs/<org_id>/children", summary="List an organization's children",
-           tag=TAG, query=PageQuery, response=Page[Org], errors=(400, 404))  # fmt: skip
+           tag=TAG, query=PageQuery, response=Page[Org], errors=(400, 404),
+           permission=Perm.ORG_READ)  # fmt: skip
 def list_children(org_id: str, query: PageQuery) -> Page[Org]:
     stmt = orgs.orgs_query(caller.tenant, parent=_org(org_id))
     return page_of(stmt, Organization.id, query, present.orgs_list, Page[Org])
 
 
 @operation("GET", "/orgs/<org_id>/subtree", summary="List everything below an organization",
-           tag=TAG, query=PageQuery, response=Page[SubtreeOrg], errors=(400, 404))  # fmt: skip
+           tag=TAG, query=PageQuery, response=Page[SubtreeOrg], errors=(400, 404),
+           permission=Perm.ORG_READ)  # fmt: skip
 def list_subtree(org_id: str, query: PageQuery) -> Page[SubtreeOrg]:
     """Every live organization below it, at any depth, each with its distance."""
     stmt = orgs.subtree_query(caller.tenant, _org(org_id))

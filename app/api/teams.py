@@ -9,20 +9,21 @@ from app.api.schemas import AddTeamMember, Page, PageQuery, Team, TeamInput, Use
 from app.models import Organization
 from app.models import Team as TeamRow
 from app.models import User as UserRow
-from app.services import members, orgs, teams
+from app.policy import Perm
+from app.services import members, teams
 
 TAG = "Teams"
 
 
 def _team(org_id: str, team_id: str) -> tuple[Organization, TeamRow]:
-    org = orgs.get_org_by_public_id(caller.tenant, org_id)
+    org = caller.org(org_id)
     return org, teams.get_team(org, team_id)
 
 
 @operation("GET", "/orgs/<org_id>/teams", summary="List teams", tag=TAG, query=PageQuery,
-           response=Page[Team], errors=(400, 404))  # fmt: skip
+           response=Page[Team], errors=(400, 404), permission=Perm.MEMBERS_READ)  # fmt: skip
 def list_teams(org_id: str, query: PageQuery) -> Page[Team]:
-    org = orgs.get_org_by_public_id(caller.tenant, org_id)
+    org = caller.org(org_id)
     return page_of(
         teams.teams_query(org),
         TeamRow.id,
@@ -33,21 +34,22 @@ def list_teams(org_id: str, query: PageQuery) -> Page[Team]:
 
 
 @operation("POST", "/orgs/<org_id>/teams", summary="Create a team", tag=TAG, body=TeamInput,
-           response=Team, status=201, errors=(404, 422))  # fmt: skip
+           response=Team, status=201, errors=(404, 422), permission=Perm.TEAMS_MANAGE)  # fmt: skip
 def create_team(org_id: str, body: TeamInput) -> Team:
-    org = orgs.get_org_by_public_id(caller.tenant, org_id)
+    org = caller.org(org_id)
     return present.team(org, teams.create_team(caller.actor, caller.tenant, org, name=body.name), 0)
 
 
 @operation("GET", "/orgs/<org_id>/teams/<team_id>", summary="Get a team", tag=TAG,
-           response=Team, errors=(404,))  # fmt: skip
+           response=Team, errors=(404,), permission=Perm.MEMBERS_READ)  # fmt: skip
 def get_team(org_id: str, team_id: str) -> Team:
     org, team = _team(org_id, team_id)
     return present.team(org, team, teams.member_count(team))
 
 
 @operation("PATCH", "/orgs/<org_id>/teams/<team_id>", summary="Rename a team", tag=TAG,
-           body=TeamInput, response=Team, errors=(404, 422))  # fmt: skip
+           body=TeamInput, response=Team, errors=(404, 422),
+           permission=Perm.TEAMS_MANAGE)  # fmt: skip
 def rename_team(org_id: str, team_id: str, body: TeamInput) -> Team:
     org, team = _team(org_id, team_id)
     teams.rename_team(caller.actor, caller.tenant, org, team, name=body.name)
@@ -55,7 +57,7 @@ def rename_team(org_id: str, team_id: str, body: TeamInput) -> Team:
 
 
 @operation("DELETE", "/orgs/<org_id>/teams/<team_id>", summary="Delete a team", tag=TAG,
-           status=204, errors=(404,))  # fmt: skip
+           status=204, errors=(404,), permission=Perm.TEAMS_MANAGE)  # fmt: skip
 def delete_team(org_id: str, team_id: str) -> None:
     """The team goes; its people stay members of the organization."""
     org, team = _team(org_id, team_id)
@@ -63,7 +65,8 @@ def delete_team(org_id: str, team_id: str) -> None:
 
 
 @operation("GET", "/orgs/<org_id>/teams/<team_id>/members", summary="List a team's members",
-           tag=TAG, query=PageQuery, response=Page[UserRef], errors=(400, 404))  # fmt: skip
+           tag=TAG, query=PageQuery, response=Page[UserRef], errors=(400, 404),
+           permission=Perm.MEMBERS_READ)  # fmt: skip
 def list_team_members(org_id: str, team_id: str, query: PageQuery) -> Page[UserRef]:
     _org, team = _team(org_id, team_id)
     return page_of(
@@ -77,7 +80,7 @@ def list_team_members(org_id: str, team_id: str, query: PageQuery) -> Page[UserR
 
 @operation("POST", "/orgs/<org_id>/teams/<team_id>/members", summary="Add someone to a team",
            tag=TAG, body=AddTeamMember, response=Team, status=201,
-           errors=(404, 409, 422))  # fmt: skip
+           errors=(404, 409, 422), permission=Perm.TEAMS_MANAGE)  # fmt: skip
 def add_team_member(org_id: str, team_id: str, body: AddTeamMember) -> Team:
     """They must belong to the organization (directly or from above)."""
     org, team = _team(org_id, team_id)
@@ -87,7 +90,8 @@ def add_team_member(org_id: str, team_id: str, body: AddTeamMember) -> Team:
 
 
 @operation("DELETE", "/orgs/<org_id>/teams/<team_id>/members/<user_id>",
-           summary="Take someone off a team", tag=TAG, status=204, errors=(404,))  # fmt: skip
+           summary="Take someone off a team", tag=TAG, status=204, errors=(404,),
+           permission=Perm.TEAMS_MANAGE)  # fmt: skip
 def remove_team_member(org_id: str, team_id: str, user_id: str) -> None:
     org, team = _team(org_id, team_id)
     user = members.find_tenant_user(caller.tenant, user_id)

@@ -30,13 +30,14 @@ from app.models import (
     utcnow,
 )
 from app.policy import (
+    InsufficientScope,
     OrgAccess,
     Perm,
     Role,
     TenantPerm,
     access,
     actor_access,
-    can_create_top_level_org,
+    may_create_top_level_org,
     require_tenant,
     roles_in_orgs,
 )
@@ -93,6 +94,8 @@ def current_slug_for(tenant: Tenant, old_slug: str) -> str | None:
 def require(actor: Actor, org: Organization, permission: str) -> OrgAccess:
     granted = actor_access(actor, org)
     if not granted.can(permission):
+        if actor.key_scope is not None and actor.key_scope.reaches(org):
+            raise InsufficientScope(permission)
         raise PermissionDenied("You don't have permission to do that in this organization.")
     return granted
 
@@ -240,10 +243,22 @@ def recent_activity(org: Organization, limit: int = 10) -> list[AuditEvent]:
 
 
 def orgs_query(
-    tenant: Tenant, *, parent: Organization | None = None, top_level: bool = False, query: str = ""
+    tenant: Tenant,
+    *,
+    parent: Organization | None = None,
+    top_level: bool = False,
+    query: str = "",
+    within: int | None = None,
 ) -> sa.Select[tuple[Organization]]:
-    """Live orgs of the tenant, optionally one level or a name search, in no order yet."""
+    """Live orgs of the tenant, optionally one level or a name search, in no order yet;
+    ``within``: only that org (by id) and what is below it."""
     stmt = _live(tenant)
+    if within is not None:
+        stmt = stmt.where(
+            Organization.id.in_(
+                sa.select(OrgClosure.descendant_id).where(OrgClosure.ancestor_id == within)
+            )
+        )
     if parent is not None:
         stmt = stmt.where(Organization.parent_id == parent.id)
     elif top_level:
@@ -372,8 +387,8 @@ def create_org(
 ) -> Organization:
     """A new org (top level, or under ``parent``); its creator becomes its owner."""
     user = actor.user
-    if user is not None and not is_personal:
-        if parent is None and not can_create_top_level_org(user):
+    if not is_personal:
+        if parent is None and not may_create_top_level_org(actor):
             raise PermissionDenied("You can't create top-level organizations in this tenant.")
         if parent is not None:
             require(actor, parent, Perm.ORG_CREATE_CHILD)
@@ -524,7 +539,7 @@ def move_org(
     if old_parent is not None:
         require(actor, old_parent, Perm.ORG_CREATE_CHILD)
     if new_parent is None:
-        if actor.user is not None and not can_create_top_level_org(actor.user):
+        if not may_create_top_level_org(actor):
             raise PermissionDenied("You can't place organizations at the top level.")
     else:
         require(actor, new_parent, Perm.ORG_CREATE_CHILD)

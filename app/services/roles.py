@@ -29,8 +29,13 @@ KEY_PATTERN = re.compile(rf"^[a-z][a-z0-9_]{{1,{MAX_KEY_LENGTH - 1}}}$")
 
 
 def _actor_permissions(actor: Actor) -> frozenset[str]:
-    """What the actor holds tenant-wide: nobody grants what they don't hold themselves."""
-    return ALL_PERMISSIONS if actor.user is None else tenant_permissions(actor.user)
+    """What the actor holds tenant-wide: nobody grants what they don't hold themselves
+    (an API key no more than its own permission set)."""
+    if actor.user is not None:
+        return tenant_permissions(actor.user)
+    if actor.key_scope is not None:
+        return actor.key_scope.permissions & ALL_PERMISSIONS
+    return ALL_PERMISSIONS
 
 
 def _clean(actor: Actor, *, name: str, description: str, permissions: list[str]):

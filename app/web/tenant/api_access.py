@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from flask import current_app, flash, jsonify, redirect, url_for
 
-from app.errors import ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.extensions import db, limiter
-from app.policy import TenantPerm
-from app.services import access_tokens, api_keys
-from app.web.rendering import returns_json
+from app.models import Organization, utcnow
+from app.policy import KEY_PERMISSIONS, TenantPerm
+from app.services import access_tokens, api_keys, orgs
+from app.web.rendering import render, returns_json
 from app.web.scope import current_org, here
 from app.web.tenant import bp, public
-from app.web.tenant.forms import CreateApiKeyForm, UpdateTokenSettingsForm
+from app.web.tenant.forms import CreateApiKeyForm, NarrowApiKeyForm, UpdateTokenSettingsForm
 from app.web.tenant.routes import settings_page
-from app.web.views import require_tenant
+from app.web.views import form_status, require_tenant
 
 
 def _token_limit() -> str:
@@ -52,27 +53,92 @@ def api_keys_page():
     return redirect(url_for("tenant.settings", _anchor="api-keys"))
 
 
+def _limit_org(form) -> tuple[Organization | None, bool]:
+    """The org the form limits a key to (None: the whole tenant), and whether the slug
+    named one; an unknown slug is an error next to its field."""
+    slug = (form.limit_to_org.data or "").strip().strip("/")
+    if not slug:
+        return None, True
+    try:
+        return orgs.get_org(here.tenant, slug), True
+    except NotFound:
+        form.limit_to_org.errors = [*form.limit_to_org.errors, "No organization has that slug."]
+        return None, False
+
+
+def _show_on(form, error: ValidationFailed) -> None:
+    """The service names the key's ``permissions``; the form's field is key_permissions
+    (the role form on the settings page has its own ``permissions``)."""
+    if "permissions" in error.field_errors:
+        error.field_errors["key_permissions"] = error.field_errors.pop("permissions")
+    form.apply_service_error(error)
+
+
 @bp.post("/settings/api-keys")
 def create_api_key():
     require_tenant(TenantPerm.API_KEYS_MANAGE)
     form = CreateApiKeyForm()
     if form.validate_on_submit():
-        try:
-            made = api_keys.create_key(
-                here.actor,
-                here.tenant,
-                name=form.key_name.data,
-                expires_in_days=form.expires_in_days.data,
-            )
-        except ValidationFailed as error:
-            form.apply_service_error(error)
-        else:
-            db.session.commit()
-            # Shown once, on this response only: it is never stored, so never shown again.
-            response = settings_page(new_key=made)
-            response.headers["HX-Push-Url"] = url_for("tenant.settings")
-            return response
+        org, found = _limit_org(form)
+        if found:
+            try:
+                made = api_keys.create_key(
+                    here.actor,
+                    here.tenant,
+                    name=form.key_name.data,
+                    permissions=form.key_permissions.data or [],
+                    org=org,
+                    expires_in_days=form.expires_in_days.data,
+                )
+            except ValidationFailed as error:
+                _show_on(form, error)
+            else:
+                db.session.commit()
+                # Shown once, on this response only: never stored, so never shown again.
+                response = settings_page(new_key=made)
+                response.headers["HX-Push-Url"] = url_for("tenant.settings")
+                return response
     return settings_page(key_form=form, status=422)
+
+
+@bp.route("/settings/api-keys/<public_id>", methods=["GET", "POST"])
+def narrow_api_key(public_id: str):
+    """What a key may do, narrowed: fewer permissions or a smaller subtree, never more."""
+    require_tenant(TenantPerm.API_KEYS_MANAGE)
+    key = api_keys.get_key(here.tenant, public_id)
+    row = api_keys.KeyRow(key, api_keys.key_org(key))
+    form = NarrowApiKeyForm(
+        data={
+            "key_permissions": sorted(row.scope.permissions & KEY_PERMISSIONS),
+            "limit_to_org": row.org.slug if row.org is not None else "",
+        }
+    )
+    if key.revoked_at is None and form.validate_on_submit():
+        org, found = _limit_org(form)
+        if found:
+            try:
+                api_keys.narrow_key(
+                    here.actor,
+                    here.tenant,
+                    key,
+                    permissions=form.key_permissions.data or [],
+                    org=org,
+                )
+            except ValidationFailed as error:
+                _show_on(form, error)
+            else:
+                db.session.commit()
+                flash(f"The key “{key.name}” is narrowed.", "success")
+                return redirect(url_for("tenant.settings", _anchor="api-keys"), code=303)
+        db.session.rollback()
+    return render(
+        "tenant/api_key.html",
+        row=row,
+        form=form,
+        tenant_permissions=frozenset(TenantPerm),
+        now=utcnow(),
+        status=form_status(form),
+    )
 
 
 @bp.post("/settings/api-keys/<public_id>/revoke")

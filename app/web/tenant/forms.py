@@ -11,7 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.policy import PERMISSION_LABELS
+from app.policy import KEY_PERMISSION_LABELS, PERMISSION_LABELS
 from app.services import api_keys, roles
 from app.services.access_tokens import MAX_LIFETIME_MINUTES, MIN_LIFETIME_MINUTES
 from app.services.api_keys import MAX_EXPIRY_DAYS
@@ -63,6 +63,23 @@ class DeleteRoleForm(BaseForm):
     submit = SubmitField("Delete role")
 
 
+def _key_permission_field() -> CheckboxListField:
+    return CheckboxListField(
+        "What the key may do",
+        choices=[SelectChoice(key, label) for key, label in KEY_PERMISSION_LABELS.items()],
+        validate_choice=True,
+    )
+
+
+def _limit_to_org_field() -> StringField:
+    return StringField(
+        "Limit to organization",
+        validators=[Optional(), Length(max=120)],
+        description="An organization's slug (from its address): the key reaches it and "
+        "everything below it, nothing else. Empty: the whole tenant.",
+    )
+
+
 class CreateApiKeyForm(BaseForm):
     # Not "name": the role form on the same page has one, and ids must be unique.
     key_name = StringField(
@@ -70,12 +87,20 @@ class CreateApiKeyForm(BaseForm):
         validators=[DataRequired(), Length(max=api_keys.MAX_NAME_LENGTH)],
         description="What uses it, e.g. “billing sync”.",
     )
+    key_permissions = _key_permission_field()
+    limit_to_org = _limit_to_org_field()
     expires_in_days = IntegerField(
         "Expires after (days)",
         validators=[Optional(), NumberRange(min=1, max=MAX_EXPIRY_DAYS)],
         description="Empty: it works until you revoke it.",
     )
     submit = SubmitField("Create API key")
+
+
+class NarrowApiKeyForm(BaseForm):
+    key_permissions = _key_permission_field()
+    limit_to_org = _limit_to_org_field()
+    submit = SubmitField("Save what the key may do")
 
 
 class UpdateTokenSettingsForm(BaseForm):

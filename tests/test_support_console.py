@@ -8,7 +8,7 @@ and so writes exactly one audit event, marked as support, in the tenant's log.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from html import unescape
 
 import pytest
@@ -29,6 +29,7 @@ from app.models import (
     Tenant,
     TenantRole,
     User,
+    ViewAsSession,
     utcnow,
 )
 from app.services import invitations
@@ -746,12 +747,11 @@ def test_view_as_is_read_only(app, client, world, ticket, support):
 
 def test_view_as_expires_after_30_minutes(app, client, world, ticket, support):
     _start_view_as(client, ticket["ann"])
-    with client.session_transaction() as session:
-        state = dict(session["view_as"])
-        until = datetime.fromisoformat(state["until"])
-        assert timedelta(minutes=29) < until - utcnow() <= timedelta(minutes=30)
-        state["until"] = (utcnow() - timedelta(seconds=1)).isoformat()
-        session["view_as"] = state
+    with app.app_context():
+        row = db.session.scalar(sa.select(ViewAsSession))
+        assert timedelta(minutes=29) < row.expires_at - utcnow() <= timedelta(minutes=30)
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
     last = _last_event_id(app)
     expired = client.get("/t/acme/orgs/")
     assert expired.status_code == 302

@@ -12,7 +12,7 @@ from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import StaffRole, StaffUser, Tenant, TenantRole, User, utcnow
 from app.policy import StaffAction, TenantPerm, require_staff_permission, tenant_can
-from app.services import audit, orgs
+from app.services import audit, orgs, view_as
 from app.services.pagination import Page, paginate
 from app.services.validation import (
     check_password,
@@ -277,6 +277,7 @@ def deactivate_staff(actor: Actor, staff: StaffUser) -> StaffUser:
     staff.is_active_account = False
     end_all_sessions(staff)
     _record_staff_change(actor, staff, "staff.deactivated", active=False)
+    view_as.end_all_for(actor, staff, why=view_as.DEACTIVATED)
     return staff
 
 

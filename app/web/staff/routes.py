@@ -52,7 +52,7 @@ def staff_template_context() -> dict:
     return {
         "staff_may": lambda action: staff_can(signed_in_staff(), action),
         "StaffAction": StaffAction,
-        "viewing_as": view_as.stored(),
+        "viewing_as": view_as.current(signed_in_staff()),
     }
 
 
@@ -106,7 +106,7 @@ def logout():
     if form.validate_on_submit():
         staff = signed_in_staff()
         if staff is not None:
-            view_as.end(staff, "signed out")
+            view_as.end_everywhere(staff, "signed out")  # as the sign-out itself
         end_session(staff)
         db.session.commit()
         flash("You are signed out.", "info")

@@ -81,7 +81,7 @@ def load_tenant_and_check_visitor():
 
 
 def _end_expired_view_as(viewing: view_as.Viewing):
-    view_as.end(viewing.staff, "expired")
+    view_as.end_expired(viewing)
     db.session.commit()
     flash(
         f"Your view as {viewing.user.email} has ended: its {VIEW_AS_MINUTES} minutes are up.",

@@ -12,7 +12,7 @@ from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import StaffRole, StaffUser, Tenant, TenantRole, User, utcnow
 from app.policy import StaffAction, TenantPerm, require_staff_permission, tenant_can
-from app.services import audit, orgs, view_as
+from app.services import audit, orgs, sign_in_throttle, view_as
 from app.services.pagination import Page, paginate
 from app.services.validation import (
     check_password,
@@ -46,16 +46,29 @@ def find_user(tenant: Tenant, email: str) -> User | None:
 
 
 def authenticate_user(tenant: Tenant, email: str, password: str) -> User:
-    """The user, or ValidationFailed with one message whatever was wrong."""
+    """The user, or ValidationFailed with one message whatever was wrong.
+
+    Failures in a row block the address for a while, whether or not it has an account
+    here (``sign_in_throttle``); the caller commits after a refusal too, so the count
+    stays. While blocked, even the right password is refused, unchecked.
+    """
     try:
         email = normalize_email(email)
     except ValidationFailed:
         email = ""
     user = find_user(tenant, email) if email else None
-    if not verify_password(user.password_hash if user else None, password) or user is None:
-        raise ValidationFailed(SIGN_IN_FAILED)
-    if not user.is_active_account:
-        raise ValidationFailed(SIGN_IN_FAILED)
+    wait = sign_in_throttle.blocked_for(tenant, email, user)
+    if wait is not None:
+        raise ValidationFailed(sign_in_throttle.wait_message(wait))
+    if (
+        not verify_password(user.password_hash if user else None, password)
+        or user is None
+        or not user.is_active_account
+    ):
+        block = sign_in_throttle.record_failure(tenant, email, user)
+        if block is None:
+            raise ValidationFailed(SIGN_IN_FAILED)
+        raise ValidationFailed(f"{SIGN_IN_FAILED} {sign_in_throttle.wait_message(block)}")
     _after_sign_in(user, password)
     audit.record(Actor.for_user(user), "user.signed_in", tenant=tenant, target=user)
     return user
@@ -80,6 +93,8 @@ def authenticate_staff(email: str, password: str) -> StaffUser:
 
 def _after_sign_in(account: User | StaffUser, password: str) -> None:
     account.last_login_at = utcnow()
+    if isinstance(account, User):
+        sign_in_throttle.clear(account)
     if account.password_hash and password_needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
 

@@ -4,6 +4,7 @@ from flask_login import current_user
 from app.errors import ValidationFailed
 from app.extensions import db, limiter
 from app.services import accounts, orgs, passwords
+from app.services.validation import normalize_email
 from app.web.auth import bp
 from app.web.auth.forms import (
     RequestPasswordResetForm,
@@ -85,19 +86,17 @@ def signup():
     form = SignUpForm()
     if form.validate_on_submit():
         try:
-            user = accounts.sign_up(
+            accounts.sign_up(
                 tenant, email=form.email.data, name=form.name.data, password=form.password.data
             )
         except ValidationFailed as error:
             form.apply_service_error(error)
         else:
-            personal_org = orgs.remembered_org(user)
             db.session.commit()
-            start_session(user)
-            if personal_org is not None:
-                current_org.remember(personal_org)
-            flash(f"Welcome to {tenant.name}!", "success")
-            return redirect(next_url(url_for("tenant.home")), code=303)
+            # The same answer whether or not the address already had an account here (then
+            # it got a note instead of a link): no one learns who has an account. Nobody is
+            # signed in: the address is proven first, then its holder signs in.
+            return render("auth/signup_sent.html", email=normalize_email(form.email.data))
     status = 422 if form.errors or form.form_errors else 200
     return render(
         "auth/signup.html",

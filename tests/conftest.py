@@ -214,6 +214,9 @@ def create_user(app: Flask) -> Callable[..., User]:
                 name=fields.pop("name", f"User {n}"),
                 password=None,
                 tenant_role=fields.pop("tenant_role", TenantRole.MEMBER),
+                # Proven unless a test says otherwise (``email_verified_at=None``): an
+                # unproven account sees no org.
+                email_verified=True,
             )
             user.password_hash = fields.pop("password_hash", _PASSWORD_HASH)
             for key, value in fields.items():

@@ -125,18 +125,24 @@ def test_sign_up_closed_by_default(client, tenant):
     assert "invite you" in response.get_data(as_text=True)
 
 
-def test_sign_up_creates_member_and_signs_in(app, client, create_tenant):
+def test_sign_up_creates_an_unproven_member_and_asks_to_check_the_inbox(
+    app, client, create_tenant
+):
     create_tenant("Open", slug="open", allow_signup=True)
     response = client.post(
         "/t/open/signup",
         data={"name": "New Person", "email": "New@Example.com", "password": "long-enough-pw"},
     )
-    assert response.status_code == 303
-    assert client.get("/t/open/orgs/").status_code == 200
+    assert response.status_code == 200
+    assert "Check your inbox" in response.get_data(as_text=True)
+    assert "new@example.com" in response.get_data(as_text=True)
+    # Nobody is signed in: the address is proven first (tests/test_email_verification.py).
+    assert client.get("/t/open/orgs/").headers["Location"].startswith("/t/open/login")
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.email == "new@example.com"))
         assert user is not None
         assert user.tenant_role == "member"
+        assert not user.email_verified
 
 
 def test_sign_up_limited_to_domains(client, create_tenant):
@@ -151,7 +157,8 @@ def test_sign_up_limited_to_domains(client, create_tenant):
         "/t/open/signup",
         data={"name": "X", "email": "x@corp.example", "password": "long-enough-pw"},
     )
-    assert accepted.status_code == 303
+    assert accepted.status_code == 200
+    assert "Check your inbox" in accepted.get_data(as_text=True)
 
 
 def test_sign_up_errors_show_next_to_fields(client, create_tenant, create_user):

@@ -227,7 +227,9 @@ def test_twenty_parallel_accepts_of_one_invitation_make_one_membership(app, real
         db.session.add(tenant)
         db.session.flush()
         org = orgs.create_org(Actor.system("race"), tenant, name="Lab")
-        invitee = accounts.create_user(tenant, email="inv@example.com", name="Inv", password=None)
+        invitee = accounts.create_user(
+            tenant, email="inv@example.com", name="Inv", password=None, email_verified=True
+        )
         with app.test_request_context():
             invitations.invite(
                 Actor.system("race"), tenant, org, addresses=["inv@example.com"], role="member"
@@ -276,7 +278,9 @@ def test_two_additions_racing_for_the_last_seat_give_it_to_one(app, real_session
         db.session.flush()
         org = orgs.create_org(Actor.system("race"), tenant, name="Seats")
         people = [
-            accounts.create_user(tenant, email=f"s{i}@example.com", name=f"S{i}", password=None)
+            accounts.create_user(
+                tenant, email=f"s{i}@example.com", name=f"S{i}", password=None, email_verified=True
+            )
             for i in range(3)
         ]
         db.session.add(Membership(org_id=org.id, user_id=people[0].id, role="owner"))

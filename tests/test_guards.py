@@ -25,6 +25,8 @@ PUBLIC_TENANT_ENDPOINTS = {
     "tenant.auth.forgot_password",
     "tenant.auth.reset_password",
     "tenant.jwks",
+    "tenant.account.verify_email",
+    "tenant.account.switch_account",
 }
 PUBLIC_STAFF_ENDPOINTS = {"staff.login", "staff.logout"}
 

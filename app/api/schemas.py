@@ -333,6 +333,10 @@ class OrgRoles(BaseModel):
 
 class SelfInfo(BaseModel):
     user: User
+    email_verified: bool = Field(
+        description="Whether the user's address is proven, now. Until it is, the user "
+        "sees no organization: org_id, role, permissions and authorization are empty."
+    )
     tenant_id: TenantId
     org_id: OrgId | None = Field(description="The token's organization (its current one).")
     role: str | None = Field(description="The user's effective role there, now.")

@@ -24,6 +24,7 @@ def get_self() -> SelfInfo:
     granted = access_tokens.org_access(verified.user, org)
     return SelfInfo(
         user=present.user(verified.user),
+        email_verified=verified.user.email_verified,
         tenant_id=verified.tenant.public_id,
         org_id=org.public_id if org is not None else None,
         role=granted.role,

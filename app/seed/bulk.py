@@ -340,6 +340,7 @@ def _plan_users(growth: _Growth, count: int) -> None:
             "tenant_role": "member",
             "is_active": True,
             "session_version": 1,
+            "email_verified_at": created,
             "created_at": created,
             "updated_at": created,
         }

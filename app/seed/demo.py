@@ -216,9 +216,10 @@ def _seed_company(actor: Actor, slug: str) -> Tenant:
         name="Adam Admin",
         password=DEMO_PASSWORD,
         tenant_role=TenantRole.ADMIN,
+        email_verified=True,
     )
     member = accounts.create_user(
-        tenant, email=DEMO_MEMBER, name="Mia Member", password=DEMO_PASSWORD
+        tenant, email=DEMO_MEMBER, name="Mia Member", password=DEMO_PASSWORD, email_verified=True
     )
     by_name: dict[str, Organization] = {}
 

@@ -168,7 +168,10 @@ def _public_key(jwk_json: str):
 
 def authorization(user: User) -> dict[str, dict[str, list[str]]]:
     """Every org the user is a direct member of, with their roles there (as Userfront
-    does); roles hold in sub-organizations too, which the tree says."""
+    does); roles hold in sub-organizations too, which the tree says. None for an account
+    whose address is not proven: it sees no org anywhere."""
+    if not user.email_verified:
+        return {}
     rows = db.session.execute(
         sa.select(Organization.public_id, Membership.role)
         .join(Membership, Membership.org_id == Organization.id)
@@ -190,7 +193,12 @@ def org_access(user: User, org: Organization | None) -> OrgAccess:
 
 
 def mint(tenant: Tenant, user: User, org: Organization | None) -> AccessToken:
-    """A signed token for ``user`` with ``org`` (their current one) and their role there."""
+    """A signed token for ``user`` with ``org`` (their current one) and their role there.
+
+    ``email_verified`` says whether the address is proven; an unproven account's token
+    names no org, role or permission."""
+    if not user.email_verified:
+        org = None
     key = _signing_key(tenant)
     now = utcnow()
     lifetime = timedelta(minutes=tenant.token_lifetime_minutes)
@@ -200,6 +208,7 @@ def mint(tenant: Tenant, user: User, org: Organization | None) -> AccessToken:
         "aud": tenant.effective_token_audience,
         "sub": user.public_id,
         "email": user.email,
+        "email_verified": user.email_verified,
         "tenant_id": tenant.public_id,
         "tenant_role": user.tenant_role,
         "org_id": org.public_id if org is not None else None,
@@ -261,7 +270,10 @@ def verify(token: str) -> VerifiedToken:
 
 
 def current_org(verified: VerifiedToken) -> Organization | None:
-    """The token's org, if the user can still see it now."""
+    """The token's org, if the user can still see it now (an account whose address is
+    not proven, as of now, sees none)."""
+    if not verified.user.email_verified:
+        return None
     org_id = verified.claims.get("org_id")
     return orgs.accessible_org(verified.user, org_id) if isinstance(org_id, str) else None
 

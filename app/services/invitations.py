@@ -33,7 +33,7 @@ from app.models import (
     utcnow,
 )
 from app.policy import Perm, actor_access, grantable_roles, role_catalog
-from app.services import accounts, audit, lookup, members, orgs
+from app.services import accounts, audit, email_verification, lookup, members, orgs
 from app.services.pagination import Page, paginate
 from app.services.validation import check_text, email_domain, normalize_email
 
@@ -434,12 +434,20 @@ def _spend(invitation: Invitation, status: str, user: User | None) -> None:
         raise NoLongerValid(NO_LONGER_VALID)
 
 
-def accept(invitation: Invitation, user: User) -> Organization:
-    """``user`` joins the org with the invited role; the address must be the invited one."""
+def accept(invitation: Invitation, user: User, *, through_link: bool = False) -> Organization:
+    """``user`` joins the org with the invited role; the address must be the invited one.
+
+    ``through_link``: accepted through the emailed link, which proves the address (an
+    unproven account becomes proven); otherwise (``My invitations``) the account's
+    address must already be proven, or anyone could sign up as the invitee and join."""
     if user.tenant_id != invitation.tenant_id or user.email != invitation.email:
         raise PermissionDenied(
             f"This invitation is for {invitation.email}: sign in with that address to accept it."
         )
+    if through_link:
+        email_verification.mark_verified(user, via="invitation")
+    else:
+        email_verification.require_verified(user)
     tenant = db.session.get(Tenant, invitation.tenant_id)
     org = db.session.get(Organization, invitation.org_id)
     assert tenant is not None
@@ -492,7 +500,7 @@ def accept_with_sign_up(invitation: Invitation, *, name: str, password: str) -> 
     )  # fmt: skip
     if tenant.personal_orgs:
         orgs.create_personal_org(user, tenant)
-    accept(invitation, user)
+    accept(invitation, user, through_link=True)
     return user
 
 

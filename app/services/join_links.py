@@ -15,7 +15,7 @@ from app.credentials import hash_token, new_token
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import JoinLink, Organization, Tenant, User, utcnow
-from app.services import audit, invitations, members, tenants
+from app.services import audit, email_verification, invitations, members, tenants
 from app.services.validation import email_domain
 
 MAX_USES = 100_000
@@ -126,6 +126,8 @@ def join(link: JoinLink, user: User) -> Organization:
     """Use one of the link's places (a conditional update: never more than max_uses)."""
     if user.tenant_id != link.tenant_id:
         raise PermissionDenied("This link is for another workspace.")
+    # An unproven address could claim any domain: no joining until it is proven.
+    email_verification.require_verified(user)
     if link.allowed_domain and email_domain(user.email) != link.allowed_domain:
         raise PermissionDenied(f"This link is only for addresses at {link.allowed_domain}.")
     tenant = db.session.get(Tenant, link.tenant_id)

@@ -101,6 +101,9 @@ def create_tenant(
         name=" ".join(owner_name.split()),
         password=owner_password or None,
         tenant_role=TenantRole.OWNER,
+        # An operator who chose the password vouches for the address; otherwise the
+        # welcome link that sets the password proves it.
+        email_verified=bool(owner_password),
     )
     if not owner_password:
         passwords.send_owner_welcome(tenant, owner)

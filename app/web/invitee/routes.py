@@ -97,7 +97,7 @@ def accept(token: str):
     if user is None:
         return redirect(url_for("invitee.show", token=token), code=303)
     try:
-        org = invitations.accept(invitation, user)
+        org = invitations.accept(invitation, user, through_link=True)
     except invitations.NoLongerValid:
         db.session.rollback()
         return _no_longer_valid()
@@ -146,7 +146,7 @@ def sign_in(token: str):
     if form.validate_on_submit():
         try:
             user = accounts.authenticate_user(tenant, invitation.email, form.password.data)
-            org = invitations.accept(invitation, user)
+            org = invitations.accept(invitation, user, through_link=True)
         except invitations.NoLongerValid:
             db.session.rollback()
             return _no_longer_valid()
@@ -223,5 +223,6 @@ def join(token: str):
         user=user,
         role_name=role.name if role else link.role,
         error=error,
+        unverified=user is not None and not user.email_verified,
         status=422 if error else 200,
     )

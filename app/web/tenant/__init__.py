@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 
 from app.extensions import db, htmx
+from app.services import email_verification
 from app.services.tenants import get_tenant
 from app.services.view_as import VIEW_AS_MINUTES
 from app.web import view_as
@@ -28,6 +29,19 @@ def public(view: F) -> F:
     """Mark a tenant view as open to visitors who are not signed in (sign-in, sign-up)."""
     view.tenant_public = True  # type: ignore[attr-defined]
     return view
+
+
+def open_to_unverified(view: F) -> F:
+    """Mark a signed-in view as open to an account whose address is not proven yet (its
+    account page, the "check your inbox" page). Every other view answers such an account
+    with that page: it sees nothing of any org until the address is proven."""
+    view.open_to_unverified = True  # type: ignore[attr-defined]
+    return view
+
+
+# Views of other modules open to unproven accounts: an access token says
+# ``email_verified: false`` and names no org, so the product's backend can decide.
+_OPEN_TO_UNVERIFIED_ENDPOINTS = frozenset({"tenant.access_token"})
 
 
 @bp.url_value_preprocessor
@@ -69,6 +83,8 @@ def load_tenant_and_check_visitor():
         return None
     if visitor.user is not None:
         scope.user = visitor.user
+        if not visitor.user.email_verified and not _open_to_unverified(view):
+            return _confirm_address_first()
         return None
     if visitor.other_tenant:
         abort(404)  # another tenant's user: this tenant does not exist for them
@@ -78,6 +94,24 @@ def load_tenant_and_check_visitor():
     if htmx and wants_fragment():
         return htmx_redirect(login_url)
     return redirect(login_url)
+
+
+def _open_to_unverified(view: Callable[..., Any] | None) -> bool:
+    return (
+        getattr(view, "open_to_unverified", False)
+        or request.endpoint in _OPEN_TO_UNVERIFIED_ENDPOINTS
+    )
+
+
+def _confirm_address_first():
+    """An unproven account asked for a page of the tenant: the "check your inbox" page
+    instead (for htmx, the browser goes there; JSON callers get a 403 saying why)."""
+    if wants_json():
+        raise email_verification.EmailNotVerified(email_verification.UNVERIFIED)
+    target = url_for("tenant.account.verify_pending")
+    if htmx and wants_fragment():
+        return htmx_redirect(target)
+    return redirect(target, code=303)
 
 
 def _end_expired_view_as(viewing: view_as.Viewing):
@@ -104,6 +138,7 @@ def tenant_template_context() -> dict[str, Any]:
     }
 
 
+from app.web.account import bp as account_bp  # noqa: E402
 from app.web.audit import tenant_bp as audit_bp  # noqa: E402
 from app.web.auth import bp as auth_bp  # noqa: E402
 from app.web.org import bp as org_bp  # noqa: E402
@@ -111,6 +146,7 @@ from app.web.orgs import bp as orgs_bp  # noqa: E402
 from app.web.tenant import api_access, routes  # noqa: E402, F401
 
 bp.register_blueprint(auth_bp)
+bp.register_blueprint(account_bp)
 bp.register_blueprint(orgs_bp)
 bp.register_blueprint(org_bp)
 bp.register_blueprint(audit_bp)

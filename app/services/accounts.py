@@ -12,7 +12,7 @@ from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import StaffRole, StaffUser, Tenant, TenantRole, User, utcnow
 from app.policy import StaffAction, TenantPerm, require_staff_permission, tenant_can
-from app.services import audit, orgs, sign_in_throttle, view_as
+from app.services import audit, email_verification, orgs, sign_in_throttle, view_as
 from app.services.pagination import Page, paginate
 from app.services.validation import (
     check_password,
@@ -118,7 +118,11 @@ def signup_refusal(tenant: Tenant, email: str | None = None) -> str | None:
     return None
 
 
-def sign_up(tenant: Tenant, *, email: str, name: str, password: str) -> User:
+def sign_up(tenant: Tenant, *, email: str, name: str, password: str) -> User | None:
+    """A new, unproven account, emailed a link that proves its address; None when the
+    address already has an account here (that address is told instead, and nothing is
+    made). Both answer the same, in about the same time: no one learns who has an account.
+    """
     email = normalize_email(email)
     refusal = signup_refusal(tenant)
     if refusal:
@@ -128,14 +132,15 @@ def sign_up(tenant: Tenant, *, email: str, name: str, password: str) -> User:
         raise ValidationFailed(refusal, field="email")
     name = clean_name(name)
     check_password(password)
-    if find_user(tenant, email) is not None:
-        raise ValidationFailed(
-            "An account with this email already exists here: sign in instead.", field="email"
-        )
+    existing = find_user(tenant, email)
+    if existing is not None:
+        email_verification.signup_on_existing(tenant, existing, password)
+        return None
     user = create_user(tenant, email=email, name=name, password=password)
     audit.record(Actor.for_user(user), "user.signed_up", tenant=tenant, target=user)
     if tenant.personal_orgs:
         user.last_org_id = orgs.create_personal_org(user, tenant).id
+    email_verification.send_verification(tenant, user)
     return user
 
 
@@ -146,8 +151,11 @@ def create_user(
     name: str,
     password: str | None,
     tenant_role: str = TenantRole.MEMBER,
+    email_verified: bool = False,
 ) -> User:
-    """Insert a user whose input is already validated; flushes so the id is known."""
+    """Insert a user whose input is already validated; flushes so the id is known.
+
+    ``email_verified`` only where the address is vouched for (seeded data, an operator)."""
     if tenant_role not in TenantRole.ALL:
         raise ValidationFailed(f"Unknown tenant role “{tenant_role}”.", field="tenant_role")
     user = User(
@@ -156,6 +164,7 @@ def create_user(
         name=name,
         password_hash=hash_password(password) if password else None,
         tenant_role=tenant_role,
+        email_verified_at=utcnow() if email_verified else None,
     )
     try:
         # A savepoint: two sign-ups with one address at the same instant get a form error.
@@ -245,6 +254,8 @@ def _require_user_manager(actor: Actor, user: User, verb: str) -> None:
     """Staff who may manage users, or a tenant owner/admin (not on themselves, and only an
     owner on an owner)."""
     require_staff_permission(actor, StaffAction.USERS_MANAGE, f"{verb} users")
+    if actor.key_scope is not None:
+        actor.key_scope.require(TenantPerm.USERS_MANAGE)
     me = actor.user
     if me is None:
         return

@@ -13,7 +13,7 @@ from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.models import PasswordResetToken, Tenant, User, utcnow
 from app.policy import StaffAction, require_staff_permission
-from app.services import audit, sign_in_throttle
+from app.services import audit, email_verification, sign_in_throttle
 from app.services.accounts import end_all_sessions, find_user
 from app.services.validation import check_password, normalize_email
 
@@ -120,6 +120,8 @@ def reset_password(tenant: Tenant, token: str, new_password: str) -> User:
     user.password_hash = hash_password(new_password)
     end_all_sessions(user)
     sign_in_throttle.clear(user)  # the owner's way past a block, whoever caused it
+    # The link reached the account's address: that proves the address too.
+    email_verification.mark_verified(user, via=f"password_{row.purpose}")
     audit.record(
         Actor.for_user(user), "user.password_changed", tenant=tenant, target=user,
         after={"via": row.purpose},

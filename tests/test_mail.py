@@ -77,6 +77,8 @@ def test_reset_answers_the_same_for_unknown_addresses(app, client, owner):
 
     def strip(response):
         text = response.get_data(as_text=True)
+        # the CSRF token is signed with the second it is rendered in
+        text = re.sub(r'(X-CSRFToken": "|data-csrf-token=")[^"]+', r"\1…", text)
         return text.replace(owner.email, "X").replace("nobody@acme.example", "X")
 
     assert known.status_code == unknown.status_code == 200

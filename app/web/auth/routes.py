@@ -16,7 +16,7 @@ from app.web.auth.forms import (
 from app.web.identity import signed_in_user
 from app.web.rendering import render
 from app.web.scope import current_org, here
-from app.web.security import sign_in_limit
+from app.web.security import RESET_ANSWER_SECONDS, answer_no_sooner_than, sign_in_limit
 from app.web.sessions import end_session, next_url, start_session
 from app.web.tenant import public
 
@@ -114,9 +114,12 @@ def signup():
 def forgot_password():
     form = RequestPasswordResetForm()
     if form.validate_on_submit():
-        passwords.request_reset(here.tenant, form.email.data)
-        db.session.commit()
-        # The same answer whether or not the address has an account here.
+        # The same answer, in the same time, whether or not the address has an account
+        # here: only an account's path writes and emails, so both wait for one deadline
+        # (the commit inside it).
+        with answer_no_sooner_than(RESET_ANSWER_SECONDS):
+            passwords.request_reset(here.tenant, form.email.data)
+            db.session.commit()
         return render("auth/reset_sent.html", email=form.email.data)
     return render("auth/forgot_password.html", form=form, status=422 if form.errors else 200)
 

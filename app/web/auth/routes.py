@@ -40,6 +40,7 @@ def login():
         try:
             user = accounts.authenticate_user(tenant, form.email.data, form.password.data)
         except ValidationFailed as error:
+            db.session.commit()  # the failure count (the only change): it must stay
             form.apply_service_error(error)
         else:
             remembered = orgs.remembered_org(user)

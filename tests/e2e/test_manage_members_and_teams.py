@@ -50,7 +50,9 @@ with app.app_context():
     actor = Actor.system("e2e test")
     for person in people:
         email, name, role = person.split("|")
-        user = accounts.create_user(tenant, email=email, name=name, password=None)
+        user = accounts.create_user(
+            tenant, email=email, name=name, password=None, email_verified=True
+        )
         members.add_member(actor, tenant, org, user, role)
     db.session.commit()
 """

@@ -48,7 +48,9 @@ with app.test_request_context():
     actor = Actor.for_user(owner)
     org = orgs.create_org(actor, tenant, name=org_name)
     other = orgs.create_org(actor, tenant, name=other_name)
-    user = accounts.create_user(tenant, email=email, name=name, password=None)
+    user = accounts.create_user(
+        tenant, email=email, name=name, password=None, email_verified=True
+    )
     members.add_member(actor, tenant, org, user, "member")
     results = invitations.invite(actor, tenant, other, addresses=[email], role="member")
     assert [r.outcome for r in results] == [invitations.Outcome.INVITED], results

@@ -321,6 +321,9 @@ class KeyScope:
     def tenant_wide(self) -> bool:
         return self.org_id is None
 
+    def limited_to(self, permissions: frozenset[str]) -> KeyScope:
+        return KeyScope(self.permissions & permissions, self.org_id, self.org_name)
+
     def holds(self, permission: str) -> bool:
         return permission in self.permissions
 

@@ -320,3 +320,54 @@ def test_the_command_line_makes_a_limited_key(app, tenant, things, elsewhere):
     assert "Unknown permission" in bad.output
     listed = runner.invoke(args=["api-keys", "list", "--tenant", "acme"])
     assert "org:read in Elsewhere and below" in listed.output
+
+
+# --- found in the route review -------------------------------------------------------------
+
+
+def test_private_metadata_and_settings_need_org_update(app, tenant, things, create_api_key):
+    from app.models import Organization as Org
+
+    with app.app_context():
+        org = db.session.scalar(sa.select(Org).where(Org.public_id == things["org_id"]))
+        org.private_metadata = {"bank_account": "DE89-SECRET"}
+        org.settings = {"timezone": "UTC"}
+        db.session.commit()
+    reader = ApiClient(app.test_client(), _key(app, create_api_key, tenant, {"org:read"}))
+    for path in (f"/orgs/{things['org_id']}", "/orgs"):
+        body = reader.get(path).get_data(as_text=True)
+        assert "DE89-SECRET" not in body
+        assert "timezone" not in body
+    shown = reader.get(f"/orgs/{things['org_id']}").json
+    assert shown["private_metadata"] is None
+    assert shown["settings"] is None
+    editor = ApiClient(
+        app.test_client(), _key(app, create_api_key, tenant, {"org:read", "org:update"})
+    )
+    assert editor.get(f"/orgs/{things['org_id']}").json["private_metadata"] == {
+        "bank_account": "DE89-SECRET"
+    }
+
+
+def test_a_key_shrinks_with_its_maker_and_stops_with_them(
+    app, client, auth, tenant, create_user, things
+):
+    from app.models import User
+
+    admin = create_user(tenant, "admin@acme.example", tenant_role=TenantRole.ADMIN)
+    auth.login(admin)
+    page = _create_on_the_page(client, key_permissions=["org:read", "members:read"])
+    secret = one(page.get_data(as_text=True), "input#new-key-secret")["value"]
+    api = ApiClient(app.test_client(), secret)
+    assert api.get("/users").status_code == 200
+    with app.app_context():
+        db.session.get(User, admin.id).tenant_role = TenantRole.MEMBER
+        db.session.commit()
+    demoted = api.get("/users")
+    assert demoted.status_code == 403
+    assert demoted.json["error"]["code"] == "insufficient_scope"
+    with app.app_context():
+        maker = db.session.get(User, admin.id)
+        maker.tenant_role, maker.is_active_account = TenantRole.ADMIN, False
+        db.session.commit()
+    assert api.get("/orgs").status_code == 401

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from app.api import schemas
+from app.api.core import caller
 from app.models import CustomRole, Invitation, Organization, Team, Tenant, User, utcnow
-from app.policy import RoleDef
+from app.policy import Perm, RoleDef
 from app.services import invitations, members, orgs
 
 
@@ -18,6 +19,8 @@ def orgs_list(items: list[Organization]) -> list[schemas.Org]:
 
 
 def _org_fields(item: Organization, parents: dict[int, str]) -> dict:
+    # A key's permissions hold alike in every org it reaches: one check serves a page.
+    private = caller.scope.holds(Perm.ORG_UPDATE)
     return {
         "id": item.public_id,
         "name": item.name,
@@ -26,8 +29,8 @@ def _org_fields(item: Organization, parents: dict[int, str]) -> dict:
         "logo_url": item.logo_url,
         "is_personal": item.is_personal,
         "public_metadata": item.public_metadata or {},
-        "private_metadata": item.private_metadata or {},
-        "settings": item.settings or {},
+        "private_metadata": (item.private_metadata or {}) if private else None,
+        "settings": (item.settings or {}) if private else None,
         "created_at": item.created_at,
         "updated_at": item.updated_at,
     }

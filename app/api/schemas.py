@@ -123,8 +123,13 @@ class Org(BaseModel):
     logo_url: str | None
     is_personal: bool
     public_metadata: dict[str, Any]
-    private_metadata: dict[str, Any]
-    settings: dict[str, Any]
+    private_metadata: dict[str, Any] | None = Field(
+        description="null for a key without `org:update`: private data is for those who "
+        "may edit the organization."
+    )
+    settings: dict[str, Any] | None = Field(
+        description="null for a key without `org:update`, as `private_metadata`."
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -229,16 +229,18 @@ def revoke_key(actor: Actor, tenant: Tenant, key: ApiKey) -> ApiKey:
 
 def authenticate(secret: str) -> AuthenticatedKey | None:
     """The live key this secret belongs to, with its (active) tenant, its scope and its
-    maker's address; None otherwise (one query).
+    maker's address; None otherwise.
 
-    Revoked, expired, altered and unknown keys, and keys of a suspended tenant, all get
-    None: the caller answers 401 without saying which. (A key limited to a deleted org
-    still authenticates and finds nothing live in its subtree.)
+    Revoked, expired, altered and unknown keys, keys of a suspended tenant, and keys whose
+    maker has been deactivated all get None: the caller answers 401 without saying which.
+    A key never does more than its maker may do now: demote the maker and their keys
+    shrink with them. (A key limited to a deleted org still authenticates and finds
+    nothing live in its subtree.)
     """
     if not secret.startswith(KEY_PREFIX) or len(secret) > 100:
         return None
     row = db.session.execute(
-        sa.select(ApiKey, Tenant, Organization, User.email)
+        sa.select(ApiKey, Tenant, Organization, User)
         .join(Tenant, Tenant.id == ApiKey.tenant_id)
         .outerjoin(Organization, Organization.id == ApiKey.org_id)
         .outerjoin(User, User.id == ApiKey.created_by_id)
@@ -246,12 +248,19 @@ def authenticate(secret: str) -> AuthenticatedKey | None:
     ).first()
     if row is None:
         return None
-    key, tenant, org, creator_email = row
+    key, tenant, org, maker = row
     now = utcnow()
     if key.state(now) != "active" or tenant.is_suspended or tenant.deleted_at is not None:
         return None
+    if maker is not None and not maker.is_active_account:
+        return None
+    scope = key_scope_of(key.permissions, org)
+    # Keys made before permission sets keep the full access they always had, until
+    # narrowed; any other key holds at most what its maker may still give.
+    if maker is not None and key.permissions is not None:
+        scope = scope.limited_to(key_permissions_grantable(maker, org))
     _touch(key, now)
-    return AuthenticatedKey(key, tenant, key_scope_of(key.permissions, org), creator_email)
+    return AuthenticatedKey(key, tenant, scope, maker.email if maker is not None else None)
 
 
 def _touch(key: ApiKey, now) -> None:

@@ -91,6 +91,9 @@ def settings():
 
 @bp.post("/settings/data")
 def update_data():
+    # The form lives on the settings page, which shows private metadata: that page's
+    # permission as well as the section's.
+    require(Perm.ORG_UPDATE)
     require(Perm.SETTINGS_UPDATE)
     form = UpdateOrgDataForm()
     field_name = form.field_name.data

@@ -39,6 +39,8 @@ def index():
 
 
 def _team_page(team, *, add_form=None, rename_form=None, status=200):
+    # The page lists its people: a form shown again with an error is no way around that.
+    require(Perm.MEMBERS_READ)
     return render(
         "teams/team.html",
         org=here.org,
@@ -89,6 +91,8 @@ def delete(public_id: str):
 
 @bp.post("/<public_id>/members")
 def add_member(public_id: str):
+    # Finding someone by address tells whether they are a member: for who may see that.
+    require(Perm.MEMBERS_READ)
     require(Perm.TEAMS_MANAGE)
     found = teams.get_team(here.org, public_id)
     form = AddTeamMemberForm()

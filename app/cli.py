@@ -148,14 +148,21 @@ class PhaseProgress:
     show_default=True,
     help="The demo tenant's slug; it never writes into a tenant it did not create.",
 )
+@click.option(
+    "--with-staff",
+    is_flag=True,
+    help="Also a demo superadmin with the published demo password (always in debug mode).",
+)
 def seed_demo(
     orgs_count: int,
     members_count: int,
     invitations_count: int | None,
     events_count: int | None,
     tenant_slug: str,
+    with_staff: bool,
 ) -> None:
-    """A demo tenant with a nested org tree, members and a staff account; prints logins.
+    """A demo tenant with a nested org tree and members (and, in debug mode only, a demo
+    staff account); prints logins.
 
     Run again, it keeps what exists and prints the same logins.
 
@@ -174,6 +181,9 @@ def seed_demo(
             events_count=events_count,
             progress=progress,
             tenant_slug=tenant_slug,
+            # A superadmin with a published password belongs on a developer's machine
+            # only: `make run` serves in debug mode.
+            with_staff=with_staff or current_app.debug,
         )
     if progress.phases:
         seconds = time.perf_counter() - progress.started

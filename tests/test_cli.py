@@ -208,7 +208,7 @@ def test_duplicate_slug_and_staff_email_are_refused(app, cli):
 
 
 def test_demo_seed_is_idempotent_and_prints_logins(app, cli):
-    first = cli("demo", "seed")
+    first = cli("demo", "seed", "--with-staff")
     assert first.exit_code == 0, first.output
     assert "owner@acme.example" in first.output
     assert "staff@tenantry.example" in first.output

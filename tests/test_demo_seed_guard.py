@@ -52,3 +52,20 @@ def test_it_seeds_beside_it_under_another_slug_and_again_there(app):
     again = runner.invoke(args=["demo", "seed", "--tenant", "acme-demo"])
     assert again.exit_code == 0, again.output
     assert again.output == first.output
+
+
+def test_outside_debug_mode_it_makes_no_staff_account_with_the_published_password(app):
+    """Found in the route review: `demo seed` on a server's database made a superadmin
+    whose password is in the README."""
+    runner = app.test_cli_runner()
+    assert not app.debug
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    assert "demo-password-1  at /staff/login" not in result.output
+    assert "flask staff create" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(StaffUser)) == 0
+    debug_run = runner.invoke(args=["demo", "seed", "--with-staff"])
+    assert "at /staff/login" in debug_run.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(StaffUser)) == 1

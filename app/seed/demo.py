@@ -102,8 +102,12 @@ def seed(
     events_count: int | None = None,
     progress: bulk.Progress = bulk.QUIET,
     tenant_slug: str = DEMO_TENANT_SLUG,
+    with_staff: bool = True,
 ) -> list[str]:
     """Idempotent: running it again keeps what exists and prints the same logins.
+
+    ``with_staff``: also a demo superadmin with the published demo password. The command
+    line asks for it only in debug mode (``make run``), never on a server's database.
 
     With ``orgs_count``/``members_count`` it also grows a large generated tree beside the
     demo company (for trying the app, or the benchmark, at scale), with invitations
@@ -119,7 +123,10 @@ def seed(
             f"A tenant “{tenant_slug}” already exists and demo seed did not make it, so it "
             "leaves it alone: choose another slug with --tenant."
         )
-    if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == DEMO_STAFF)) is None:
+    staff_exists = (
+        db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == DEMO_STAFF)) is not None
+    )
+    if with_staff and not staff_exists:
         accounts.create_staff(
             actor,
             email=DEMO_STAFF,
@@ -135,7 +142,9 @@ def seed(
         f"tenant owner  {DEMO_OWNER} / {DEMO_PASSWORD}  at /t/{tenant_slug}/login",
         f"tenant admin  {DEMO_ADMIN} / {DEMO_PASSWORD}",
         f"tenant member {DEMO_MEMBER} / {DEMO_PASSWORD}",
-        f"staff         {DEMO_STAFF} / {DEMO_PASSWORD}  at /staff/login",
+        f"staff         {DEMO_STAFF} / {DEMO_PASSWORD}  at /staff/login"
+        if with_staff or staff_exists
+        else "staff         none made outside debug mode: `flask staff create` makes one",
         *extra,
     ]
 

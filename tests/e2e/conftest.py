@@ -171,7 +171,7 @@ def _serve(tmp: Path) -> Iterator[str]:
     _SERVER_ENV.clear()
     _SERVER_ENV.update(env)
     _flask("db", "upgrade", env=env)
-    _flask("demo", "seed", env=env)
+    _flask("demo", "seed", "--with-staff", env=env)
 
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"

@@ -12,8 +12,8 @@ from app.models.outbox import (
     PasswordResetToken,
 )
 from app.models.role import CustomRole, Team, TeamMember
-from app.models.tenant import Tenant, TenantStatus
 from app.models.support import ViewAsSession
+from app.models.tenant import Tenant, TenantStatus
 from app.models.user import StaffRole, StaffUser, TenantRole, User
 
 __all__ = [

@@ -26,9 +26,7 @@ class ViewAsSession(db.Model):
     public_id: so.Mapped[str] = so.mapped_column(
         sa.String(40), unique=True, default=id_factory("view_as")
     )
-    staff_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("staff_users.id", ondelete="CASCADE")
-    )
+    staff_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("staff_users.id", ondelete="CASCADE"))
     user_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
     )

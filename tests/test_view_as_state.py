@@ -271,3 +271,17 @@ def test_a_view_as_page_adds_one_query(app, client, auth, ann, support, count_qu
         assert user_client.get("/t/acme/orgs/").status_code == 200
     # the staff account, then the view-as row with its user (in place of the user)
     assert viewing.count <= signed_in.count + 1
+
+
+def test_ending_one_whose_time_ran_out_records_it_as_expired(app, client, ann, support):
+    _start(client, ann)
+    with app.app_context():
+        db.session.execute(
+            sa.update(ViewAsSession).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+    last = _last_event_id(app)
+    assert client.post("/staff/view-as/end").status_code == 303
+    [event] = _ended_events(app, last)
+    assert event.after == {"reason": "expired", "view_reason": REASON}
+    assert [row.end_reason for row in _rows(app)] == ["expired"]

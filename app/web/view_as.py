@@ -95,6 +95,8 @@ def end(staff: StaffUser, why: str) -> User | None:
     session.pop(SESSION_KEY, None)
     if viewing is None:
         return None
+    if viewing.expired:
+        why = view_as_service.EXPIRED  # its time ran out before anyone ended it
     ended = view_as_service.end_view_as(Actor.for_staff(staff), viewing.row, viewing.user, why=why)
     return viewing.user if ended else None
 

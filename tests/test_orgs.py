@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
 from app.actors import Actor
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.models import AuditEvent, Membership, Organization, OrgClosure, TenantRole
+from app.models import AuditEvent, Membership, Organization, OrgClosure, OutboxEmail, TenantRole
 from app.services import orgs
 from app.services.validation import make_slug
 from tests.markup import field_value, find_form, select, text_of
@@ -328,6 +330,17 @@ def test_personal_org_at_sign_up_cannot_be_deleted(app, client, create_tenant):
         "/t/open/signup",
         data={"name": "Pat Person", "email": "pat@example.com", "password": "long-enough-pw"},
     )
+    # Pat proves the address with the emailed link, then signs in.
+    with app.app_context():
+        [mail] = db.session.scalars(
+            sa.select(OutboxEmail).where(OutboxEmail.kind == "email_verification")
+        )
+        link = re.search(r"/t/open/account/confirm/\S+", mail.text_body).group(0)
+    assert client.post(link).status_code == 303
+    signed_in = client.post(
+        "/t/open/login", data={"email": "pat@example.com", "password": "long-enough-pw"}
+    )
+    assert signed_in.status_code == 303
     home = client.get("/t/open/")
     assert home.headers["Location"] == "/t/open/orgs/pat-s-organization/"
     with app.app_context():

@@ -125,9 +125,7 @@ def test_sign_up_closed_by_default(client, tenant):
     assert "invite you" in response.get_data(as_text=True)
 
 
-def test_sign_up_creates_an_unproven_member_and_asks_to_check_the_inbox(
-    app, client, create_tenant
-):
+def test_sign_up_creates_an_unproven_member_and_asks_to_check_the_inbox(app, client, create_tenant):
     create_tenant("Open", slug="open", allow_signup=True)
     response = client.post(
         "/t/open/signup",

@@ -194,3 +194,31 @@ def test_the_per_address_limit_stays(app, client, owner, email):
     finally:
         app.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
     assert statuses == [422, 422, 429]
+
+
+def test_a_staff_account_is_throttled_per_account_too(app, client, create_staff):
+    """Staff reach every tenant: guessing a superadmin's password from many addresses
+    blocks that account as it would a tenant user's."""
+    from app.models import StaffUser
+
+    staff = create_staff()
+
+    def attempt(password: str = WRONG):
+        return client.post(
+            "/staff/login",
+            data={"email": staff.email, "password": password},
+            environ_base={"REMOTE_ADDR": next(_addresses)},
+        )
+
+    for _ in range(FREE_FAILURES):
+        assert _error(attempt()) == SIGN_IN_FAILED
+    assert "try again in 1 minute" in _error(attempt())
+    assert "Too many failed sign-ins" in _error(attempt(PASSWORD))
+    with app.app_context():
+        stored = db.session.get(StaffUser, staff.id)
+        assert stored.failed_sign_ins == FREE_FAILURES + 1
+        stored.sign_in_blocked_until = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert attempt(PASSWORD).status_code == 303
+    with app.app_context():
+        assert db.session.get(StaffUser, staff.id).failed_sign_ins == 0

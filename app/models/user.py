@@ -155,6 +155,9 @@ class StaffUser(SessionIdentity, TimestampMixin, db.Model):
     is_active_account: so.Mapped[bool] = so.mapped_column("is_active", default=True)
     session_version: so.Mapped[int] = so.mapped_column(default=1)
     last_login_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # The same per-account sign-in throttling as a tenant user's (sign_in_throttle).
+    failed_sign_ins: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    sign_in_blocked_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     @property
     def display_name(self) -> str:

@@ -82,10 +82,19 @@ def authenticate_staff(email: str, password: str) -> StaffUser:
     staff = (
         db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email)) if email else None
     )
-    if not verify_password(staff.password_hash if staff else None, password) or staff is None:
-        raise ValidationFailed(SIGN_IN_FAILED)
-    if not staff.is_active_account:
-        raise ValidationFailed(SIGN_IN_FAILED)
+    # Staff accounts reach every tenant: throttled per account like a tenant user's.
+    wait = sign_in_throttle.blocked_for(None, email, staff)
+    if wait is not None:
+        raise ValidationFailed(sign_in_throttle.wait_message(wait))
+    if (
+        not verify_password(staff.password_hash if staff else None, password)
+        or staff is None
+        or not staff.is_active_account
+    ):
+        block = sign_in_throttle.record_failure(None, email, staff)
+        if block is None:
+            raise ValidationFailed(SIGN_IN_FAILED)
+        raise ValidationFailed(f"{SIGN_IN_FAILED} {sign_in_throttle.wait_message(block)}")
     _after_sign_in(staff, password)
     audit.record(Actor.for_staff(staff), "staff.signed_in", target=staff)
     return staff
@@ -93,8 +102,7 @@ def authenticate_staff(email: str, password: str) -> StaffUser:
 
 def _after_sign_in(account: User | StaffUser, password: str) -> None:
     account.last_login_at = utcnow()
-    if isinstance(account, User):
-        sign_in_throttle.clear(account)
+    sign_in_throttle.clear(account)
     if account.password_hash and password_needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
 

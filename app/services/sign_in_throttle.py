@@ -1,7 +1,8 @@
 """Per-account sign-in throttling, kept where every worker sees it.
 
 The per-address limit (Flask-Limiter, on the form) stops one client guessing fast; this
-stops many clients guessing one account's password. The count lives on the user row
+stops many clients guessing one account's password, a tenant user's or a staff
+member's (``tenant`` None). The count lives on the account's row
 (``failed_sign_ins``, ``sign_in_blocked_until``), so every worker shares it, and each
 failure is one ``UPDATE … SET failed_sign_ins = failed_sign_ins + 1``: failures landing
 on several workers at once are all counted.
@@ -28,7 +29,9 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from app.extensions import db, limiter
-from app.models import Tenant, User, utcnow
+from app.models import StaffUser, Tenant, User, utcnow
+
+Account = User | StaffUser
 
 FREE_FAILURES = 5
 FIRST_BLOCK = timedelta(seconds=5)
@@ -55,7 +58,7 @@ def wait_message(remaining: timedelta) -> str:
     )
 
 
-def blocked_for(tenant: Tenant, email: str, user: User | None) -> timedelta | None:
+def blocked_for(tenant: Tenant | None, email: str, user: Account | None) -> timedelta | None:
     """How long sign-in with ``email`` stays refused, or None when it may be tried now."""
     now = utcnow()
     until = (
@@ -64,16 +67,17 @@ def blocked_for(tenant: Tenant, email: str, user: User | None) -> timedelta | No
     return until - now if until is not None and until > now else None
 
 
-def record_failure(tenant: Tenant, email: str, user: User | None) -> timedelta | None:
+def record_failure(tenant: Tenant | None, email: str, user: Account | None) -> timedelta | None:
     """Count a failed sign-in; returns the block it starts, if any. For an account the
     caller commits (the count must outlive the refused request)."""
     if user is None:
         return _record_unknown_failure(tenant, email)
+    model = type(user)
     failures = db.session.execute(
-        sa.update(User)
-        .where(User.id == user.id)
-        .values(failed_sign_ins=User.failed_sign_ins + 1)
-        .returning(User.failed_sign_ins)
+        sa.update(model)
+        .where(model.id == user.id)
+        .values(failed_sign_ins=model.failed_sign_ins + 1)
+        .returning(model.failed_sign_ins)
         .execution_options(synchronize_session=False)
     ).scalar_one()
     delay = delay_after(failures)
@@ -82,10 +86,10 @@ def record_failure(tenant: Tenant, email: str, user: User | None) -> timedelta |
     until = utcnow() + delay
     # Only ever later: of two workers failing at once, the longer block stands.
     db.session.execute(
-        sa.update(User)
+        sa.update(model)
         .where(
-            User.id == user.id,
-            sa.or_(User.sign_in_blocked_until.is_(None), User.sign_in_blocked_until < until),
+            model.id == user.id,
+            sa.or_(model.sign_in_blocked_until.is_(None), model.sign_in_blocked_until < until),
         )
         .values(sign_in_blocked_until=until)
         .execution_options(synchronize_session=False)
@@ -93,7 +97,7 @@ def record_failure(tenant: Tenant, email: str, user: User | None) -> timedelta |
     return delay
 
 
-def clear(user: User) -> None:
+def clear(user: Account) -> None:
     """A successful sign-in or a used password-reset link: the count starts over."""
     user.failed_sign_ins = 0
     user.sign_in_blocked_until = None
@@ -102,12 +106,13 @@ def clear(user: User) -> None:
 # --- addresses without an account ----------------------------------------------------
 
 
-def _unknown_key(tenant: Tenant, email: str) -> str:
-    digest = hashlib.sha256(f"{tenant.id}:{email}".encode()).hexdigest()[:32]
+def _unknown_key(tenant: Tenant | None, email: str) -> str:
+    where = tenant.id if tenant is not None else "staff"
+    digest = hashlib.sha256(f"{where}:{email}".encode()).hexdigest()[:32]
     return f"sign-in-failures:{digest}"
 
 
-def _unknown_blocked_until(tenant: Tenant, email: str) -> datetime | None:
+def _unknown_blocked_until(tenant: Tenant | None, email: str) -> datetime | None:
     if not email or not limiter.enabled:
         return None
     key = _unknown_key(tenant, email) + ":blocked"
@@ -116,7 +121,7 @@ def _unknown_blocked_until(tenant: Tenant, email: str) -> datetime | None:
     return datetime.fromtimestamp(limiter.storage.get_expiry(key), UTC)
 
 
-def _record_unknown_failure(tenant: Tenant, email: str) -> timedelta | None:
+def _record_unknown_failure(tenant: Tenant | None, email: str) -> timedelta | None:
     if not email or not limiter.enabled:
         return None
     key = _unknown_key(tenant, email)

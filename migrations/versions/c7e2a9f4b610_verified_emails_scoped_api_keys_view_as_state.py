@@ -1,5 +1,5 @@
 """verified email addresses, per-account sign-in throttling, API key permission sets
-and subtrees, and view-as state kept on the server
+and subtrees, and view-as state kept on the server (and staff sign-in throttling)
 
 Revision ID: c7e2a9f4b610
 Revises: 4a7c2e9d1b35
@@ -26,6 +26,13 @@ def upgrade():
     )
     op.add_column(
         'users', sa.Column('sign_in_blocked_until', sa.DateTime(timezone=True), nullable=True)
+    )
+    op.add_column(
+        'staff_users',
+        sa.Column('failed_sign_ins', sa.Integer(), server_default='0', nullable=False),
+    )
+    op.add_column(
+        'staff_users', sa.Column('sign_in_blocked_until', sa.DateTime(timezone=True), nullable=True)
     )
     # An address already proven stays proven: its holder accepted an emailed invitation
     # to it, or opened a password link sent to it. Every other account (open sign-up)
@@ -109,6 +116,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_email_verification_tokens_user_id'))
     op.drop_table('email_verification_tokens')
 
+    op.drop_column('staff_users', 'sign_in_blocked_until')
+    op.drop_column('staff_users', 'failed_sign_ins')
     op.drop_column('users', 'sign_in_blocked_until')
     op.drop_column('users', 'failed_sign_ins')
     op.drop_column('users', 'email_verified_at')

@@ -86,6 +86,7 @@ def login():
         try:
             staff = accounts.authenticate_staff(form.email.data, form.password.data)
         except ValidationFailed as error:
+            db.session.commit()  # the failure count outlives the refused request
             form.apply_service_error(error)
         else:
             db.session.commit()

@@ -91,7 +91,11 @@ def invitations_list(org_: Organization, items: list[Invitation]) -> list[schema
             email=item.email,
             role=item.role,
             status=item.effective_status(now),
-            team_ids=[teams[team_id] for team_id in item.team_ids or [] if team_id in teams],
+            team_ids=[
+                teams[(item.org_id, team_id)]
+                for team_id in item.team_ids or []
+                if (item.org_id, team_id) in teams
+            ],
             message=item.message or "",
             inviter_id=inviters.get(item.inviter_id) if item.inviter_id else None,
             expires_at=item.expires_at,

@@ -24,7 +24,14 @@ from app.actors import Actor
 from app.credentials import hash_password, hash_token, new_token, verify_password
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.models import EmailVerificationToken, OutboxEmail, Tenant, User, utcnow
+from app.models import (
+    EmailVerificationToken,
+    OutboxEmail,
+    PasswordResetToken,
+    Tenant,
+    User,
+    utcnow,
+)
 from app.services import audit
 from app.services.validation import email_domain, normalize_email
 
@@ -79,6 +86,15 @@ def _retire_links(user: User) -> None:
     db.session.execute(
         sa.update(EmailVerificationToken)
         .where(EmailVerificationToken.user_id == user.id, EmailVerificationToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _retire_password_links(user: User) -> None:
+    db.session.execute(
+        sa.update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
         .values(used_at=utcnow())
         .execution_options(synchronize_session=False)
     )
@@ -233,6 +249,7 @@ def _change_to(tenant: Tenant, user: User, email: str) -> Verification:
         db.session.refresh(user)
         return Verification(user, Outcome.TAKEN, email)
     _retire_links(user)  # links sent to the old address prove nothing about the new one
+    _retire_password_links(user)  # nor may the old mailbox still set the password
     audit.record(
         Actor.for_user(user), "user.email_changed", tenant=tenant, target=user,
         before={"email": old}, after={"email": email},

@@ -98,6 +98,19 @@ def check_grantable_role(actor: Actor, tenant: Tenant, org: Organization, role: 
         raise PermissionDenied(f"You can't invite people as {catalog[role].name}.")
 
 
+def _require_could_send(
+    actor: Actor, tenant: Tenant, org: Organization, invitation: Invitation, verb: str
+) -> None:
+    """Resending or revoking is for someone who could have sent it. (A role deleted since
+    is no longer anyone's to give: any inviter may tidy up such an invitation.)"""
+    catalog = role_catalog(tenant.id)
+    role = catalog.get(invitation.role)
+    if role is not None and role not in grantable_roles(actor_access(actor, org), catalog):
+        raise PermissionDenied(
+            f"Only someone who can give the {role.name} role can {verb} this invitation."
+        )
+
+
 def _check_rate(actor: Actor, tenant: Tenant, adding: int) -> None:
     hour_ago = utcnow() - timedelta(hours=1)
     recent = sa.select(sa.func.count()).select_from(Invitation)
@@ -323,11 +336,19 @@ def invitations_query(org: Organization, *, status: str | None = None) -> sa.Sel
     return stmt
 
 
-def references(invitations: list[Invitation]) -> tuple[dict[int, str], dict[int, str]]:
-    """Public ids of the teams and inviters these invitations name; two queries at most."""
-    teams = lookup.public_ids(
-        Team, (team_id for inv in invitations for team_id in inv.team_ids or [])
-    )
+def references(
+    invitations: list[Invitation],
+) -> tuple[dict[tuple[int, int], str], dict[int, str]]:
+    """Public ids of the teams (by org and team id: a team named by an invitation counts
+    only in the invitation's own org) and inviters these invitations name; two queries
+    at most."""
+    team_ids = {team_id for inv in invitations for team_id in inv.team_ids or []}
+    teams: dict[tuple[int, int], str] = {}
+    if team_ids:
+        rows = db.session.execute(
+            sa.select(Team.org_id, Team.id, Team.public_id).where(Team.id.in_(team_ids))
+        )
+        teams = {(org_id, team_id): public_id for org_id, team_id, public_id in rows}
     inviters = lookup.public_ids(User, (inv.inviter_id for inv in invitations))
     return teams, inviters
 
@@ -353,6 +374,7 @@ def get_invitation(org: Organization, public_id: str) -> Invitation:
 def resend(actor: Actor, tenant: Tenant, org: Organization, invitation: Invitation) -> Invitation:
     """A new token and a renewed expiry; the link in the earlier email stops working."""
     require_inviter(actor, org)
+    _require_could_send(actor, tenant, org, invitation, "resend")
     if invitation.status != InvitationStatus.PENDING:
         raise Conflict(f"This invitation is {invitation.status}: invite the person again instead.")
     now = utcnow()
@@ -378,7 +400,10 @@ def resend(actor: Actor, tenant: Tenant, org: Organization, invitation: Invitati
 
 
 def revoke(actor: Actor, tenant: Tenant, org: Organization, invitation: Invitation) -> Invitation:
+    """Only by someone who could have sent it: an admin doesn't revoke an owner's
+    invitation to ownership."""
     require_inviter(actor, org)
+    _require_could_send(actor, tenant, org, invitation, "revoke")
     if invitation.status != InvitationStatus.PENDING:
         raise Conflict(f"This invitation is already {invitation.status}.")
     invitation.status = InvitationStatus.REVOKED
@@ -459,9 +484,11 @@ def accept(invitation: Invitation, user: User, *, through_link: bool = False) ->
     if joining and members.seat_limit_reached(tenant, org):
         raise Conflict(members.seat_limit_message(tenant, org))
     add_member_joining(org, user, invitation.role, added_by=invitation.inviter_id)
-    for team_id in invitation.team_ids or []:
-        if db.session.get(TeamMember, (team_id, user.id)) is None and db.session.get(Team, team_id):
-            db.session.add(TeamMember(team_id=team_id, user_id=user.id))
+    # Only the org's own teams: an id of a team deleted since may belong to another org
+    # (or tenant) by now, where SQLite reuses ids.
+    for team in _live_teams_of(org, invitation.team_ids or []):
+        if db.session.get(TeamMember, (team.id, user.id)) is None:
+            db.session.add(TeamMember(team_id=team.id, user_id=user.id))
     user.last_org_id = org.id
     db.session.flush()
     audit.record(
@@ -469,6 +496,14 @@ def accept(invitation: Invitation, user: User, *, through_link: bool = False) ->
         after={"role": invitation.role},
     )  # fmt: skip
     return org
+
+
+def _live_teams_of(org: Organization, team_ids: list[int]) -> list[Team]:
+    if not team_ids:
+        return []
+    return list(
+        db.session.scalars(sa.select(Team).where(Team.org_id == org.id, Team.id.in_(team_ids)))
+    )
 
 
 def add_member_joining(org: Organization, user: User, role: str, *, added_by: int | None) -> None:

@@ -62,6 +62,10 @@ def test_owner_connects_a_backend_with_an_api_key_and_access_tokens(
     assert_accessible(page)
     key_name = f"Backend {uuid.uuid4().hex[:6]}"
     page.get_by_label("Key name").fill(key_name)
+    # What the code needs, and no more: reading orgs is ticked already.
+    expect(page.get_by_role("checkbox", name="See the organization")).to_be_checked()
+    page.get_by_role("checkbox", name="Create sub-organizations").check()
+    page.get_by_role("checkbox", name="Invite members").check()
     page.get_by_role("button", name="Create API key").click()
     secret_box = page.get_by_role("textbox", name="API key")
     expect(secret_box).to_have_value(re.compile(r"^tk_"))
@@ -82,6 +86,10 @@ def test_owner_connects_a_backend_with_an_api_key_and_access_tokens(
     )  # fmt: skip
     assert status == 200, invited
     assert [r["outcome"] for r in invited["data"]] == ["invited", "invited"]
+    # Nothing it was not given: deleting is refused, naming what it lacks.
+    status, refused = call_api(base_url, secret, "DELETE", f"/orgs/{made['id']}")
+    assert (status, refused["error"]["code"]) == (403, "insufficient_scope")
+    assert "org:delete" in refused["error"]["message"]
 
     # --- the product's page gets a user's access token; its backend verifies it ---------
     audience = page.locator("#tokens dd").nth(1).inner_text().strip()

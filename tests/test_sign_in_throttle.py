@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import PasswordResetToken, User, utcnow
+from app.models import OutboxEmail, PasswordResetToken, User, utcnow
 from app.services import sign_in_throttle
 from app.services.accounts import SIGN_IN_FAILED
 from app.services.sign_in_throttle import FIRST_BLOCK, FREE_FAILURES, LONGEST_BLOCK, delay_after
@@ -222,3 +222,34 @@ def test_a_staff_account_is_throttled_per_account_too(app, client, create_staff)
     assert attempt(PASSWORD).status_code == 303
     with app.app_context():
         assert db.session.get(StaffUser, staff.id).failed_sign_ins == 0
+
+
+def test_failures_on_an_invitations_sign_in_count_for_the_account_too(
+    app, client, tenant, create_user, create_org
+):
+    """The invitation page signs in with a password as well: guesses there count."""
+    from app.actors import Actor
+    from app.services import invitations
+
+    invitee = create_user(tenant, "ines@acme.example")
+    org = create_org(tenant, "Labs")
+    with app.app_context():
+        invitations.invite(
+            Actor.system("test"), tenant, db.session.merge(org),
+            addresses=[invitee.email], role="member",
+        )  # fmt: skip
+        db.session.commit()
+        body = db.session.scalar(
+            sa.select(OutboxEmail.text_body).where(OutboxEmail.to_address == invitee.email)
+        )
+    link = re.search(r"/invitations/[^\s/]+", body).group(0)
+    for _ in range(FREE_FAILURES + 1):
+        response = client.post(
+            f"{link}/sign-in",
+            data={"password": WRONG},
+            environ_base={"REMOTE_ADDR": next(_addresses)},
+        )
+        assert response.status_code == 422
+    stored = _user(app, invitee)
+    assert stored.failed_sign_ins == FREE_FAILURES + 1
+    assert stored.sign_in_blocked_until is not None

@@ -146,6 +146,11 @@ def sign_in(token: str):
     if form.validate_on_submit():
         try:
             user = accounts.authenticate_user(tenant, invitation.email, form.password.data)
+        except ValidationFailed as error:
+            db.session.commit()  # the failure count (the only change): it must stay
+            form.apply_service_error(error)
+            return _invitation_page(token, invitation, "sign_in", sign_in_form=form, status=422)
+        try:
             org = invitations.accept(invitation, user, through_link=True)
         except invitations.NoLongerValid:
             db.session.rollback()

@@ -39,11 +39,6 @@ def open_to_unverified(view: F) -> F:
     return view
 
 
-# Views of other modules open to unproven accounts: an access token says
-# ``email_verified: false`` and names no org, so the product's backend can decide.
-_OPEN_TO_UNVERIFIED_ENDPOINTS = frozenset({"tenant.access_token"})
-
-
 @bp.url_value_preprocessor
 def pull_tenant_slug(_endpoint: str | None, values: dict[str, Any] | None) -> None:
     g.tenant_slug = values.pop("tenant") if values else None
@@ -97,10 +92,7 @@ def load_tenant_and_check_visitor():
 
 
 def _open_to_unverified(view: Callable[..., Any] | None) -> bool:
-    return (
-        getattr(view, "open_to_unverified", False)
-        or request.endpoint in _OPEN_TO_UNVERIFIED_ENDPOINTS
-    )
+    return getattr(view, "open_to_unverified", False)
 
 
 def _confirm_address_first():

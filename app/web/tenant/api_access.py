@@ -12,7 +12,7 @@ from app.policy import KEY_PERMISSIONS, TenantPerm
 from app.services import access_tokens, api_keys, orgs
 from app.web.rendering import render, returns_json
 from app.web.scope import current_org, here
-from app.web.tenant import bp, public
+from app.web.tenant import bp, open_to_unverified, public
 from app.web.tenant.forms import CreateApiKeyForm, NarrowApiKeyForm, UpdateTokenSettingsForm
 from app.web.tenant.routes import settings_page
 from app.web.views import form_status, require_tenant
@@ -23,10 +23,13 @@ def _token_limit() -> str:
 
 
 @bp.post("/token")
+@open_to_unverified
 @returns_json
 @limiter.limit(_token_limit)
 def access_token():
-    """A short-lived JWT for the signed-in user, carrying their current organization."""
+    """A short-lived JWT for the signed-in user, carrying their current organization.
+    An account whose address is not proven gets one too: it says ``email_verified:
+    false`` and names no org, so the product's backend can decide."""
     token = access_tokens.mint(here.tenant, here.user, current_org.get())
     db.session.commit()  # the tenant's first token also makes its first signing key
     response = jsonify(

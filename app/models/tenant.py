@@ -59,6 +59,12 @@ class Tenant(TimestampMixin, db.Model):
     def is_suspended(self) -> bool:
         return self.status == TenantStatus.SUSPENDED
 
+    def admits_address(self, email: str) -> bool:
+        """Does the tenant's domain rule (sign-up, invitations, email changes) let this
+        (normalised) address in? Any address, without a rule."""
+        domains = self.signup_email_domains
+        return not domains or email.rsplit("@", 1)[-1] in domains
+
     @property
     def effective_token_audience(self) -> str:
         return self.token_audience or self.public_id

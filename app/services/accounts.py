@@ -17,7 +17,6 @@ from app.services.pagination import Page, paginate
 from app.services.validation import (
     check_password,
     clean_name,
-    email_domain,
     escape_like,
     normalize_email,
 )
@@ -116,11 +115,7 @@ def signup_refusal(tenant: Tenant, email: str | None = None) -> str | None:
     """Why this tenant (or this address) can't sign up here, or None if it can."""
     if not tenant.allow_signup:
         return "This organization doesn't offer sign-up: ask an administrator to invite you."
-    if (
-        email
-        and tenant.signup_email_domains
-        and email_domain(email) not in tenant.signup_email_domains
-    ):
+    if email and not tenant.admits_address(email):
         allowed = ", ".join(tenant.signup_email_domains)
         return f"Sign-up here is limited to addresses at {allowed}."
     return None
@@ -360,3 +355,17 @@ def get_staff(public_id: str) -> StaffUser:
     if staff is None:
         raise NotFound("No such staff account.")
     return staff
+
+
+def update_name(tenant: Tenant, user: User, name: str) -> User:
+    """The name a user gives themselves on their account page."""
+    name = clean_name(name)
+    if name != user.name:
+        before = user.name
+        user.name = name
+        db.session.flush()
+        audit.record(
+            Actor.for_user(user), "user.profile_updated", tenant=tenant, target=user,
+            changes=audit.before_after({"name": before}, {"name": name}),
+        )  # fmt: skip
+    return user

@@ -32,8 +32,8 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import audit
-from app.services.validation import email_domain, normalize_email
+from app.services import audit, single_use_links
+from app.services.validation import normalize_email
 
 VERIFY_LIFETIME = timedelta(days=3)
 # A person may ask for another link once a minute (the pages also limit per hour).
@@ -42,7 +42,6 @@ RESEND_COOLDOWN = timedelta(minutes=1)
 SIGNUP_NOTICES_PER_DAY = 3
 
 UNVERIFIED = "Confirm your email address first: open the link we emailed you, or ask for a new one."
-INVALID_LINK = "This link is no longer valid: it was used, replaced or has expired."
 WRONG_PASSWORD = "That isn't your current password."  # noqa: S105 (a message)
 
 
@@ -82,27 +81,9 @@ def mark_verified(user: User, *, via: str, actor: Actor | None = None) -> bool:
 # --- links -------------------------------------------------------------------------------
 
 
-def _retire_links(user: User) -> None:
-    db.session.execute(
-        sa.update(EmailVerificationToken)
-        .where(EmailVerificationToken.user_id == user.id, EmailVerificationToken.used_at.is_(None))
-        .values(used_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _retire_password_links(user: User) -> None:
-    db.session.execute(
-        sa.update(PasswordResetToken)
-        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
-        .values(used_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-
-
 def _issue(user: User, email: str) -> str:
     """A new link proving ``email`` for ``user``; every earlier link of theirs dies."""
-    _retire_links(user)
+    single_use_links.retire_all(EmailVerificationToken, user)
     token = new_token()
     db.session.add(
         EmailVerificationToken(
@@ -122,16 +103,22 @@ def _link(tenant: Tenant, token: str) -> str:
 
 def send_verification(tenant: Tenant, user: User) -> None:
     """Email ``user`` a link that proves their current address."""
-    token = _issue(user, user.email)
+    _send_link(tenant, user, user.email)
+
+
+def _send_link(tenant: Tenant, user: User, email: str) -> None:
+    """A link to ``email`` proving it for ``user``: their own address, or a new one."""
+    token = _issue(user, email)
+    changing = email != user.email
     mail.queue_email(
         kind="email_verification",
-        to=user.email,
-        subject=f"Confirm your email address for {tenant.name}",
+        to=email,
+        subject=f"Confirm your {'new ' if changing else ''}email address for {tenant.name}",
         template="email_verification",
         tenant=tenant,
         user=user,
-        email=user.email,
-        changing=False,
+        email=email,
+        changing=changing,
         link=_link(tenant, token),
         expires_at=utcnow() + VERIFY_LIFETIME,
     )
@@ -166,27 +153,14 @@ def resend(tenant: Tenant, user: User) -> str:
     if last is not None and last > utcnow() - RESEND_COOLDOWN:
         raise TooSoon("We sent a link less than a minute ago: give it a moment to arrive.")
     if pending is not None:
-        _send_change_link(tenant, user, pending.email)
+        _send_link(tenant, user, pending.email)
         return pending.email
     send_verification(tenant, user)
     return user.email
 
 
 def find_link(tenant: Tenant, token: str) -> EmailVerificationToken | None:
-    """The live link ``token`` names, of an active account of ``tenant``; else None."""
-    if not token or len(token) > 100:
-        return None
-    return db.session.scalar(
-        sa.select(EmailVerificationToken)
-        .join(User, User.id == EmailVerificationToken.user_id)
-        .where(
-            EmailVerificationToken.token_hash == hash_token(token),
-            EmailVerificationToken.used_at.is_(None),
-            EmailVerificationToken.expires_at > utcnow(),
-            User.tenant_id == tenant.id,
-            User.is_active_account.is_(True),
-        )
-    )
+    return single_use_links.find_live(EmailVerificationToken, tenant, token)
 
 
 class Outcome:
@@ -207,15 +181,9 @@ def verify(tenant: Tenant, token: str) -> Verification:
     change to (refused, with the link spent, if another account here has it by now)."""
     row = find_link(tenant, token)
     if row is None:
-        raise ValidationFailed(INVALID_LINK)
-    spent = db.session.execute(
-        sa.update(EmailVerificationToken)
-        .where(EmailVerificationToken.id == row.id, EmailVerificationToken.used_at.is_(None))
-        .values(used_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if spent != 1:
-        raise ValidationFailed(INVALID_LINK)
+        raise ValidationFailed(single_use_links.INVALID_LINK)
+    if not single_use_links.spend(row):
+        raise ValidationFailed(single_use_links.INVALID_LINK)
     user = db.session.get(User, row.user_id)
     assert user is not None
     if row.email == user.email:
@@ -248,8 +216,10 @@ def _change_to(tenant: Tenant, user: User, email: str) -> Verification:
     except sa_exc.IntegrityError:
         db.session.refresh(user)
         return Verification(user, Outcome.TAKEN, email)
-    _retire_links(user)  # links sent to the old address prove nothing about the new one
-    _retire_password_links(user)  # nor may the old mailbox still set the password
+    # Links sent to the old address prove nothing about the new one, and its mailbox may
+    # no longer set the password.
+    single_use_links.retire_all(EmailVerificationToken, user)
+    single_use_links.retire_all(PasswordResetToken, user)
     audit.record(
         Actor.for_user(user), "user.email_changed", tenant=tenant, target=user,
         before={"email": old}, after={"email": email},
@@ -271,10 +241,10 @@ def request_change(tenant: Tenant, user: User, *, new_email: str, password: str)
     email = normalize_email(new_email, field="email")
     if email == user.email:
         raise ValidationFailed("That is already your address.", field="email")
-    domains = tenant.signup_email_domains
-    if domains and email_domain(email) not in domains:
-        raise ValidationFailed(f"Addresses here must be at {', '.join(domains)}.", field="email")
-    _send_change_link(tenant, user, email)
+    if not tenant.admits_address(email):
+        allowed = ", ".join(tenant.signup_email_domains)
+        raise ValidationFailed(f"Addresses here must be at {allowed}.", field="email")
+    _send_link(tenant, user, email)
     if user.email_verified:
         mail.queue_email(
             kind="email_change_notice",
@@ -291,22 +261,6 @@ def request_change(tenant: Tenant, user: User, *, new_email: str, password: str)
         after={"email": email},
     )  # fmt: skip
     return email
-
-
-def _send_change_link(tenant: Tenant, user: User, email: str) -> None:
-    token = _issue(user, email)
-    mail.queue_email(
-        kind="email_verification",
-        to=email,
-        subject=f"Confirm your new email address for {tenant.name}",
-        template="email_verification",
-        tenant=tenant,
-        user=user,
-        email=email,
-        changing=True,
-        link=_link(tenant, token),
-        expires_at=utcnow() + VERIFY_LIFETIME,
-    )
 
 
 def cancel_change(user: User) -> None:
@@ -347,24 +301,6 @@ def signup_on_existing(tenant: Tenant, user: User, password: str) -> None:
         login_link=mail.external_url("tenant.auth.login", tenant=tenant.slug),
         reset_link=mail.external_url("tenant.auth.forgot_password", tenant=tenant.slug),
     )
-
-
-# --- the profile ---------------------------------------------------------------------------
-
-
-def update_name(tenant: Tenant, user: User, name: str) -> User:
-    from app.services.validation import clean_name
-
-    name = clean_name(name)
-    if name != user.name:
-        before = user.name
-        user.name = name
-        db.session.flush()
-        audit.record(
-            Actor.for_user(user), "user.profile_updated", tenant=tenant, target=user,
-            changes=audit.before_after({"name": before}, {"name": name}),
-        )  # fmt: skip
-    return user
 
 
 def owner_of(link: EmailVerificationToken) -> User:

@@ -35,7 +35,7 @@ from app.models import (
 from app.policy import Perm, actor_access, grantable_roles, role_catalog
 from app.services import accounts, audit, email_verification, lookup, members, orgs
 from app.services.pagination import Page, paginate
-from app.services.validation import check_text, email_domain, normalize_email
+from app.services.validation import check_text, normalize_email
 
 MAX_ADDRESSES = 1000
 MAX_MESSAGE = 1000
@@ -172,11 +172,9 @@ def invite(
             continue
         if email in valid:
             continue
-        domains = tenant.signup_email_domains
-        if domains and email_domain(email) not in domains:
-            results.append(
-                InviteResult(raw, Outcome.DOMAIN_NOT_ALLOWED, f"allowed: {', '.join(domains)}")
-            )
+        if not tenant.admits_address(email):
+            allowed = ", ".join(tenant.signup_email_domains)
+            results.append(InviteResult(raw, Outcome.DOMAIN_NOT_ALLOWED, f"allowed: {allowed}"))
             continue
         valid[email] = raw
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import sqlalchemy as sa
-
 from app import mail
 from app.actors import Actor
 from app.credentials import hash_password, hash_token, new_token
@@ -13,23 +11,18 @@ from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.models import PasswordResetToken, Tenant, User, utcnow
 from app.policy import StaffAction, require_staff_permission
-from app.services import audit, email_verification, sign_in_throttle
+from app.services import audit, email_verification, sign_in_throttle, single_use_links
 from app.services.accounts import end_all_sessions, find_user
 from app.services.validation import check_password, normalize_email
 
 RESET_LIFETIME = timedelta(hours=1)
 WELCOME_LIFETIME = timedelta(days=7)
-INVALID_LINK = "This link is no longer valid: it was used, replaced or has expired."
 
 
 def _issue(user: User, purpose: str, lifetime: timedelta) -> str:
     # Only the newest link works: a fresh one retires every earlier one.
     now = utcnow()
-    db.session.execute(
-        sa.update(PasswordResetToken)
-        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
-        .values(used_at=now)
-    )
+    single_use_links.retire_all(PasswordResetToken, user)
     token = new_token()
     db.session.add(
         PasswordResetToken(
@@ -86,35 +79,17 @@ def send_owner_welcome(tenant: Tenant, owner: User) -> None:
 
 
 def valid_token(tenant: Tenant, token: str) -> PasswordResetToken | None:
-    if not token or len(token) > 100:
-        return None
-    return db.session.scalar(
-        sa.select(PasswordResetToken)
-        .join(User, User.id == PasswordResetToken.user_id)
-        .where(
-            PasswordResetToken.token_hash == hash_token(token),
-            PasswordResetToken.used_at.is_(None),
-            PasswordResetToken.expires_at > utcnow(),
-            User.tenant_id == tenant.id,
-            User.is_active_account.is_(True),
-        )
-    )
+    return single_use_links.find_live(PasswordResetToken, tenant, token)
 
 
 def reset_password(tenant: Tenant, token: str, new_password: str) -> User:
     """Set the password, spend the link, and end every session the user had."""
     row = valid_token(tenant, token)
     if row is None:
-        raise ValidationFailed(INVALID_LINK)
+        raise ValidationFailed(single_use_links.INVALID_LINK)
     check_password(new_password)
-    # Spend it with a conditional update: two submissions of one link can't both win.
-    spent = db.session.execute(
-        sa.update(PasswordResetToken)
-        .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
-        .values(used_at=utcnow())
-    ).rowcount
-    if spent != 1:
-        raise ValidationFailed(INVALID_LINK)
+    if not single_use_links.spend(row):
+        raise ValidationFailed(single_use_links.INVALID_LINK)
     user = db.session.get(User, row.user_id)
     assert user is not None
     user.password_hash = hash_password(new_password)

@@ -2,7 +2,7 @@ from flask import flash, redirect, request, url_for
 
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db, limiter
-from app.services import email_verification
+from app.services import accounts, email_verification
 from app.web.account import bp
 from app.web.account.forms import (
     CancelEmailChangeForm,
@@ -60,7 +60,7 @@ def update_name():
     form = UpdateNameForm()
     if form.validate_on_submit():
         try:
-            email_verification.update_name(here.tenant, here.user, form.name.data)
+            accounts.update_name(here.tenant, here.user, form.name.data)
         except ValidationFailed as error:
             form.apply_service_error(error)
         else:

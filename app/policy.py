@@ -10,7 +10,7 @@ manage every org of their tenant.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -84,6 +84,9 @@ class TenantPerm(StrEnum):
     USERS_MANAGE = "tenant:users"  # deactivate and reactivate accounts
     ORGS_RESTORE = "tenant:restore"  # see and restore deleted organizations
     ORGS_CREATE_TOP_LEVEL = "tenant:create_top_level_org"
+
+
+ALL_TENANT_PERMISSIONS = frozenset(TenantPerm)
 
 
 _TENANT_ADMIN = frozenset(
@@ -312,10 +315,13 @@ class KeyScope:
     permissions: frozenset[str]
     org_id: int | None = None  # the subtree's root; None: the whole tenant
     org_name: str | None = None
+    # Orgs already asked about, by id: a key lives for one request, and its door and the
+    # services it calls ask about the same org (one closure query, not one per check).
+    _reached: dict[int, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def full_access(cls) -> KeyScope:
-        return cls(ALL_PERMISSIONS | frozenset(TenantPerm))
+        return cls(ALL_PERMISSIONS | ALL_TENANT_PERMISSIONS)
 
     @property
     def tenant_wide(self) -> bool:
@@ -332,7 +338,7 @@ class KeyScope:
         permissions also need a key that is not limited to a subtree."""
         if not self.holds(permission):
             raise InsufficientScope(permission)
-        if permission in _TENANT_PERMISSION_NAMES and not self.tenant_wide:
+        if permission in ALL_TENANT_PERMISSIONS and not self.tenant_wide:
             raise InsufficientScope(
                 permission,
                 f"This API key is limited to {self.org_name}: “{permission}” needs a "
@@ -343,14 +349,14 @@ class KeyScope:
         """Is ``org`` inside the key's subtree (always, for a tenant-wide key)?"""
         if self.org_id is None or org.id == self.org_id:
             return True
-        return (
-            db.session.scalar(
+        if org.id not in self._reached:
+            depth = db.session.scalar(
                 sa.select(OrgClosure.depth).where(
                     OrgClosure.ancestor_id == self.org_id, OrgClosure.descendant_id == org.id
                 )
             )
-            is not None
-        )
+            self._reached[org.id] = depth is not None
+        return self._reached[org.id]
 
     def access_in(self, org: Organization) -> OrgAccess:
         if not self.reaches(org):
@@ -359,9 +365,6 @@ class KeyScope:
         fitting = [role for role in BUILT_IN_ROLES.values() if role.permissions <= held]
         role = max(fitting, key=lambda role: role.strength).key if fitting else None
         return OrgAccess(role, held)
-
-
-_TENANT_PERMISSION_NAMES = frozenset(TenantPerm)
 
 
 def key_scope_of(permissions: Iterable[str] | None, org: Organization | None) -> KeyScope:
@@ -380,7 +383,7 @@ def key_permissions_grantable(user: User, org: Organization | None) -> frozenset
     if org is None:
         held: frozenset[str] = tenant_permissions(user)
         if user.tenant_role == TenantRole.OWNER:
-            held |= frozenset(TenantPerm)
+            held |= ALL_TENANT_PERMISSIONS
     else:
         granted = access(user, org)
         held = granted.permissions if granted.can(Perm.API_KEYS_MANAGE) else frozenset()

@@ -371,3 +371,17 @@ def test_a_key_shrinks_with_its_maker_and_stops_with_them(
         maker.tenant_role, maker.is_active_account = TenantRole.ADMIN, False
         db.session.commit()
     assert api.get("/orgs").status_code == 401
+
+
+def test_a_subtree_key_asks_once_whether_an_org_is_inside(
+    app, tenant, elsewhere, create_api_key, create_org, count_queries
+):
+    """The door and the services behind it ask about the same org: one closure query."""
+    child = create_org(tenant, "Elsewhere Labs", parent=elsewhere)
+    org_perms = KEY_PERMISSIONS - set(TenantPerm)
+    api = ApiClient(app.test_client(), _key(app, create_api_key, tenant, org_perms, elsewhere.id))
+    with count_queries() as queries:
+        response = api.patch(f"/orgs/{child.public_id}", json={"name": "Elsewhere Lab"})
+    assert response.status_code == 200, response.json
+    closure = [q for q in queries.statements if "organization_closure" in q]
+    assert len(closure) == 1, closure

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from flask import Flask, url_for
 
 from app.extensions import htmx
-from app.policy import Perm, TenantPerm, tenant_can
+from app.policy import ALL_TENANT_PERMISSIONS, Perm, TenantPerm, tenant_can
 
 HTMX_VERSION = "2.0.11"
 PICO_VERSION = "2.1.1"
@@ -36,6 +36,7 @@ def register(app: Flask) -> None:
         htmx=htmx,
         Perm=Perm,
         TenantPerm=TenantPerm,
+        ALL_TENANT_PERMISSIONS=ALL_TENANT_PERMISSIONS,
         tenant_can=tenant_can,
         htmx_path=f"vendor/htmx-{HTMX_VERSION}/htmx.min.js",
         pico_path=f"vendor/pico-{PICO_VERSION}/pico.min.css",

@@ -138,7 +138,6 @@ def narrow_api_key(public_id: str):
         "tenant/api_key.html",
         row=row,
         form=form,
-        tenant_permissions=frozenset(TenantPerm),
         now=utcnow(),
         status=form_status(form),
     )

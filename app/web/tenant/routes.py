@@ -95,7 +95,6 @@ def settings_page(
         token_form=token_form,
         new_key=new_key,
         keys=api_keys.list_keys_with_scope(tenant),
-        tenant_permissions=frozenset(TenantPerm),
         signing_keys=access_tokens.published_keys(tenant),
         issuer=access_tokens.issuer(tenant),
         audience=tenant.effective_token_audience,

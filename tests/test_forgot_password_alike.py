@@ -18,7 +18,7 @@ from app import mail
 from app.extensions import db
 from app.models import AuditEvent, OutboxEmail, StaffRole
 from app.web import security
-from app.web.security import RESET_ANSWER_SECONDS
+from app.web.security import ALIKE_ANSWER_SECONDS
 
 SLOW_PATH = 0.04  # what the account's extra work "takes" on the fake clock
 NOBODY = "nobody@acme.example"
@@ -75,10 +75,10 @@ def test_known_and_unknown_addresses_answer_at_the_same_moment(app, client, owne
     # the account's path did more: an email is queued for it alone
     assert _outbox(app) == [owner.email]
     # both reached the padding, and both answered exactly at the floor
-    assert known_sleeps == [pytest.approx(RESET_ANSWER_SECONDS - SLOW_PATH)]
-    assert unknown_sleeps == [pytest.approx(RESET_ANSWER_SECONDS)]
-    assert known_took == pytest.approx(RESET_ANSWER_SECONDS)
-    assert unknown_took == pytest.approx(RESET_ANSWER_SECONDS)
+    assert known_sleeps == [pytest.approx(ALIKE_ANSWER_SECONDS - SLOW_PATH)]
+    assert unknown_sleeps == [pytest.approx(ALIKE_ANSWER_SECONDS)]
+    assert known_took == pytest.approx(ALIKE_ANSWER_SECONDS)
+    assert unknown_took == pytest.approx(ALIKE_ANSWER_SECONDS)
     # and in the same words, apart from the address echoed back
     assert known_body == unknown_body
 
@@ -89,7 +89,7 @@ def test_a_deactivated_account_answers_like_no_account(app, client, create_user,
     gone_body, gone_took, _ = _ask(client, clock, gone.email)
     unknown_body, unknown_took, _ = _ask(client, clock, NOBODY)
     assert _outbox(app) == []
-    assert gone_took == unknown_took == pytest.approx(RESET_ANSWER_SECONDS)
+    assert gone_took == unknown_took == pytest.approx(ALIKE_ANSWER_SECONDS)
     assert gone_body == unknown_body
 
 
@@ -113,3 +113,32 @@ def test_the_staff_consoles_reset_is_sent_at_once(app, client, auth, owner, crea
         )
     assert event.actor_type == "staff"
     assert event.target_id == owner.public_id
+
+
+def test_sign_up_answers_a_taken_address_at_the_same_moment_as_a_new_one(
+    app, client, tenant, owner, clock
+):
+    """Sign-up too: a taken address gets a note, a new one an account and its link; both
+    answer alike, at the floor."""
+    from app.models import Tenant, User
+
+    with app.app_context():
+        db.session.get(Tenant, tenant.id).allow_signup = True
+        db.session.commit()
+    client.get("/t/acme/signup")
+    answers = []
+    for email in (owner.email, "newcomer@acme.example"):
+        started, sleeps_before = clock.now, len(clock.sleeps)
+        response = client.post(
+            "/t/acme/signup",
+            data={"name": "Someone", "email": email, "password": "long-enough-pass-1"},
+        )
+        assert response.status_code == 200
+        assert "Check your inbox" in response.get_data(as_text=True)
+        answers.append((clock.now - started, clock.sleeps[sleeps_before:]))
+    (taken_took, taken_sleeps), (new_took, new_sleeps) = answers
+    assert taken_sleeps, "the taken address waited for the floor too"
+    assert new_sleeps, "the new address waited for the floor"
+    assert taken_took == new_took == pytest.approx(ALIKE_ANSWER_SECONDS)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 2

@@ -16,7 +16,7 @@ from app.web.auth.forms import (
 from app.web.identity import signed_in_user
 from app.web.rendering import render
 from app.web.scope import current_org, here
-from app.web.security import RESET_ANSWER_SECONDS, answer_no_sooner_than, sign_in_limit
+from app.web.security import ALIKE_ANSWER_SECONDS, answer_no_sooner_than, sign_in_limit
 from app.web.sessions import end_session, next_url, start_session
 from app.web.tenant import public
 
@@ -87,16 +87,18 @@ def signup():
     form = SignUpForm()
     if form.validate_on_submit():
         try:
-            accounts.sign_up(
-                tenant, email=form.email.data, name=form.name.data, password=form.password.data
-            )
+            # The same answer, in the same time, whether or not the address already had
+            # an account here (then it got a note instead of a link, and nothing was
+            # made): no one learns who has an account. Nobody is signed in: the address
+            # is proven first, then its holder signs in.
+            with answer_no_sooner_than(ALIKE_ANSWER_SECONDS):
+                accounts.sign_up(
+                    tenant, email=form.email.data, name=form.name.data, password=form.password.data
+                )
+                db.session.commit()
         except ValidationFailed as error:
             form.apply_service_error(error)
         else:
-            db.session.commit()
-            # The same answer whether or not the address already had an account here (then
-            # it got a note instead of a link): no one learns who has an account. Nobody is
-            # signed in: the address is proven first, then its holder signs in.
             return render("auth/signup_sent.html", email=normalize_email(form.email.data))
     status = 422 if form.errors or form.form_errors else 200
     return render(
@@ -118,7 +120,7 @@ def forgot_password():
         # The same answer, in the same time, whether or not the address has an account
         # here: only an account's path writes and emails, so both wait for one deadline
         # (the commit inside it).
-        with answer_no_sooner_than(RESET_ANSWER_SECONDS):
+        with answer_no_sooner_than(ALIKE_ANSWER_SECONDS):
             passwords.request_reset(here.tenant, form.email.data)
             db.session.commit()
         return render("auth/reset_sent.html", email=form.email.data)

@@ -385,3 +385,21 @@ def test_a_subtree_key_asks_once_whether_an_org_is_inside(
     assert response.status_code == 200, response.json
     closure = [q for q in queries.statements if "organization_closure" in q]
     assert len(closure) == 1, closure
+
+
+def test_a_revoked_key_cannot_be_narrowed(app, client, auth, owner, tenant, create_api_key):
+    create_api_key(tenant, permissions=["org:read", "members:read"])
+    auth.login(owner)
+    with app.app_context():
+        key = db.session.scalar(sa.select(ApiKey))
+        key_id = key.public_id
+    assert client.post(f"/t/acme/settings/api-keys/{key_id}/revoke").status_code == 303
+    page = client.get(f"/t/acme/settings/api-keys/{key_id}")
+    assert page.status_code == 200
+    assert "revoked" in page.get_data(as_text=True)
+    refused = client.post(
+        f"/t/acme/settings/api-keys/{key_id}", data={"key_permissions": ["org:read"]}
+    )
+    assert refused.status_code == 409
+    with app.app_context():
+        assert db.session.scalar(sa.select(ApiKey)).permissions == ["org:read", "members:read"]

@@ -116,7 +116,7 @@ def narrow_api_key(public_id: str):
             "limit_to_org": row.org.slug if row.org is not None else "",
         }
     )
-    if key.revoked_at is None and form.validate_on_submit():
+    if form.validate_on_submit():  # a revoked key: the service refuses (409)
         org, found = _limit_org(form)
         if found:
             try:

@@ -247,7 +247,7 @@ def create_api_key(
             )
         except ServiceError as error:
             raise click.ClickException(error.message) from None
-        row = api_keys.KeyRow(made.key, api_keys.key_org(made.key))
+        row = api_keys.row_of(made.key)
     click.echo(made.secret)
     click.echo(
         f"API key {made.key.public_id} “{made.key.name}” ({row.summary}): shown once, "
@@ -265,7 +265,7 @@ def list_api_keys(tenant_slug: str) -> None:
         key = row.key
         used = key.last_used_at.isoformat(timespec="minutes") if key.last_used_at else "never"
         click.echo(
-            f"{key.public_id}  {key.display_prefix}…  {key.state(now):8}  "
+            f"{key.public_id}  {key.display_prefix}…  {row.state(now):8}  "
             f"last used {used}  {key.name}  [{row.summary}]"
         )
 

@@ -403,3 +403,24 @@ def test_a_revoked_key_cannot_be_narrowed(app, client, auth, owner, tenant, crea
     assert refused.status_code == 409
     with app.app_context():
         assert db.session.scalar(sa.select(ApiKey)).permissions == ["org:read", "members:read"]
+
+
+def test_the_settings_page_says_when_a_key_stopped_with_its_maker(
+    app, client, auth, owner, tenant, create_user
+):
+    from app.models import User
+
+    admin = create_user(tenant, "admin@acme.example", tenant_role=TenantRole.ADMIN)
+    auth.login(admin)
+    made = _create_on_the_page(client, key_permissions=["org:read"])
+    assert made.status_code == 200
+    with app.app_context():
+        db.session.get(User, admin.id).is_active_account = False
+        db.session.commit()
+    auth.logout("acme")
+    auth.login(owner)
+    page = client.get("/t/acme/settings").get_data(as_text=True)
+    row = one(page, "#api-keys tbody tr")
+    assert "stopped" in row.text
+    assert "admin@acme.example, is deactivated" in row.text
+    assert "Revoke Probe" in page

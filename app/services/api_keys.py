@@ -55,6 +55,15 @@ class AuthenticatedKey:
 class KeyRow:
     key: ApiKey
     org: Organization | None  # the subtree it is limited to
+    maker: User | None  # None: made on the command line
+
+    def state(self, now) -> str:
+        """The key's own state, or "stopped" while its maker is deactivated (it answers
+        401 then, and works again if they are reactivated)."""
+        state = self.key.state(now)
+        if state == "active" and self.maker is not None and not self.maker.is_active_account:
+            return "stopped"
+        return state
 
     @property
     def scope(self) -> KeyScope:
@@ -70,14 +79,21 @@ class KeyRow:
 
 
 def list_keys_with_scope(tenant: Tenant) -> list[KeyRow]:
-    """The tenant's keys, newest first, each with the org it is limited to; one query."""
+    """The tenant's keys, newest first, each with the org it is limited to and its maker;
+    one query."""
     rows = db.session.execute(
-        sa.select(ApiKey, Organization)
+        sa.select(ApiKey, Organization, User)
         .outerjoin(Organization, Organization.id == ApiKey.org_id)
+        .outerjoin(User, User.id == ApiKey.created_by_id)
         .where(ApiKey.tenant_id == tenant.id)
         .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
     )
-    return [KeyRow(key, org) for key, org in rows]
+    return [KeyRow(key, org, maker) for key, org, maker in rows]
+
+
+def row_of(key: ApiKey) -> KeyRow:
+    maker = db.session.get(User, key.created_by_id) if key.created_by_id is not None else None
+    return KeyRow(key, key_org(key), maker)
 
 
 def get_key(tenant: Tenant, public_id: str) -> ApiKey:

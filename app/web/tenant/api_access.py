@@ -109,7 +109,7 @@ def narrow_api_key(public_id: str):
     """What a key may do, narrowed: fewer permissions or a smaller subtree, never more."""
     require_tenant(TenantPerm.API_KEYS_MANAGE)
     key = api_keys.get_key(here.tenant, public_id)
-    row = api_keys.KeyRow(key, api_keys.key_org(key))
+    row = api_keys.row_of(key)
     form = NarrowApiKeyForm(
         data={
             "key_permissions": sorted(row.scope.permissions & KEY_PERMISSIONS),

@@ -51,52 +51,54 @@ def authenticate_user(tenant: Tenant, email: str, password: str) -> User:
     here (``sign_in_throttle``); the caller commits after a refusal too, so the count
     stays. While blocked, even the right password is refused, unchecked.
     """
-    try:
-        email = normalize_email(email)
-    except ValidationFailed:
-        email = ""
+    email = _address_or_nothing(email)
     user = find_user(tenant, email) if email else None
-    wait = sign_in_throttle.blocked_for(tenant, email, user)
-    if wait is not None:
-        raise ValidationFailed(sign_in_throttle.wait_message(wait))
-    if (
-        not verify_password(user.password_hash if user else None, password)
-        or user is None
-        or not user.is_active_account
-    ):
-        block = sign_in_throttle.record_failure(tenant, email, user)
-        if block is None:
-            raise ValidationFailed(SIGN_IN_FAILED)
-        raise ValidationFailed(f"{SIGN_IN_FAILED} {sign_in_throttle.wait_message(block)}")
+    _check_password(tenant, email, user, password)
+    assert user is not None
     _after_sign_in(user, password)
     audit.record(Actor.for_user(user), "user.signed_in", tenant=tenant, target=user)
     return user
 
 
 def authenticate_staff(email: str, password: str) -> StaffUser:
-    try:
-        email = normalize_email(email)
-    except ValidationFailed:
-        email = ""
+    """As ``authenticate_user``: staff accounts reach every tenant, and are throttled per
+    account in the same way."""
+    email = _address_or_nothing(email)
     staff = (
         db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email)) if email else None
     )
-    # Staff accounts reach every tenant: throttled per account like a tenant user's.
-    wait = sign_in_throttle.blocked_for(None, email, staff)
-    if wait is not None:
-        raise ValidationFailed(sign_in_throttle.wait_message(wait))
-    if (
-        not verify_password(staff.password_hash if staff else None, password)
-        or staff is None
-        or not staff.is_active_account
-    ):
-        block = sign_in_throttle.record_failure(None, email, staff)
-        if block is None:
-            raise ValidationFailed(SIGN_IN_FAILED)
-        raise ValidationFailed(f"{SIGN_IN_FAILED} {sign_in_throttle.wait_message(block)}")
+    _check_password(None, email, staff, password)
+    assert staff is not None
     _after_sign_in(staff, password)
     audit.record(Actor.for_staff(staff), "staff.signed_in", target=staff)
     return staff
+
+
+def _address_or_nothing(raw: str) -> str:
+    """A malformed address signs in as nobody, with the same answer as a wrong password."""
+    try:
+        return normalize_email(raw)
+    except ValidationFailed:
+        return ""
+
+
+def _check_password(
+    tenant: Tenant | None, email: str, account: User | StaffUser | None, password: str
+) -> None:
+    """Refuse a blocked address unchecked, and a wrong password, an unknown address or a
+    deactivated account alike (counting the failure); pass otherwise."""
+    wait = sign_in_throttle.blocked_for(tenant, email, account)
+    if wait is not None:
+        raise ValidationFailed(sign_in_throttle.wait_message(wait))
+    if (
+        not verify_password(account.password_hash if account else None, password)
+        or account is None
+        or not account.is_active_account
+    ):
+        block = sign_in_throttle.record_failure(tenant, email, account)
+        if block is None:
+            raise ValidationFailed(SIGN_IN_FAILED)
+        raise ValidationFailed(f"{SIGN_IN_FAILED} {sign_in_throttle.wait_message(block)}")
 
 
 def _after_sign_in(account: User | StaffUser, password: str) -> None:

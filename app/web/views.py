@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from app.errors import ServiceError
 from app.extensions import db
 from app.policy import TENANT_REFUSALS, TenantPerm, tenant_can
-from app.web.rendering import htmx_redirect, wants_fragment
+from app.web.rendering import htmx_redirect, render, wants_fragment
 from app.web.scope import here
 
 NOT_ALLOWED_HERE = "You don't have permission to do that in this organization."
@@ -53,3 +53,33 @@ def refused_in_row(error: ServiceError, row: Callable[..., Response]) -> Respons
 def leave_page(location: str) -> Response:
     """Leave this page: a 303, or for an htmx request a client-side redirect."""
     return htmx_redirect(location) if wants_fragment() else redirect(location, code=303)
+
+
+def confirmation_page(
+    *,
+    title: str,
+    question: str,
+    button: str,
+    cancel_url: str,
+    consequence: str | None = None,
+    fields: dict[str, str] | None = None,
+    danger: bool = True,
+) -> Response:
+    """The GET side of a destructive action's URL: the page that asks before the POST.
+
+    ``confirm_action`` links here when JavaScript is off (with it, the browser's dialog
+    asks instead); the page's form POSTs to this same URL, with ``fields`` as hidden
+    inputs. It changes nothing, so reloading or going Back is harmless."""
+    staff_side = (request.blueprint or "").startswith("staff")
+    return render(
+        "confirm.html",
+        layout="staff/base.html" if staff_side else "tenant/base.html",
+        title=title,
+        question=question,
+        consequence=consequence,
+        button=button,
+        cancel_url=cancel_url,
+        action=request.path,
+        fields=fields or {},
+        danger=danger,
+    )

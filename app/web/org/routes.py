@@ -153,8 +153,10 @@ def delete():
 
 def _parent_choices(org) -> list[SelectChoice]:
     candidates = orgs.org_choices_for_move(here.tenant, org, here.user)
+    # Indented by depth (non-breaking spaces survive in an <option>), so the list reads as the tree.
     return [SelectChoice("", "— Top level —")] + [
-        SelectChoice(o.public_id, o.name) for o in candidates
+        SelectChoice(c.public_id, "\u00a0\u00a0" * c.depth + ("└ " if c.depth else "") + c.name)
+        for c in candidates
     ]
 
 

@@ -60,7 +60,7 @@ def _same_page_at(slug: str) -> str:
 
 
 from app.web.audit import org_bp as audit_bp  # noqa: E402
-from app.web.org import routes  # noqa: E402, F401
+from app.web.org import routes, settings  # noqa: E402, F401
 from app.web.org.invitations import bp as invitations_bp  # noqa: E402
 from app.web.org.members import bp as members_bp  # noqa: E402
 from app.web.org.teams import bp as teams_bp  # noqa: E402

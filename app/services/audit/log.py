@@ -20,6 +20,7 @@ import sqlalchemy.orm as so
 
 from app.extensions import db
 from app.models import AuditEvent, Organization, Tenant, User
+from app.services.audit.words import ACTIONS, one_line
 from app.services.members import safe_cell
 from app.services.pagination import Page, paginate
 from app.services.validation import escape_like
@@ -53,8 +54,8 @@ class EventFilters:
     """What to narrow a log to; empty strings and ``None`` mean "any".
 
     ``actor`` and ``target`` match a fragment of the label (or the exact public id),
-    ``action`` is a prefix (``member.`` finds every member action), and the dates are
-    whole UTC days, both ends included.
+    ``action`` is a known code (exactly) or else a prefix (``member.`` finds every member
+    action), and the dates are whole UTC days, both ends included.
     """
 
     actor: str = ""
@@ -88,7 +89,9 @@ def _scoped(tenant: Tenant, org: Organization | None, filters: EventFilters) -> 
                 AuditEvent.actor_id == filters.actor,
             )
         )
-    if filters.action:
+    if filters.action in ACTIONS:
+        stmt = stmt.where(AuditEvent.action == filters.action)
+    elif filters.action:
         prefix = escape_like(filters.action.lower())
         stmt = stmt.where(AuditEvent.action.like(f"{prefix}%", escape="\\"))
     if filters.target:
@@ -164,11 +167,6 @@ def orgs_of(tenant: Tenant, events: Iterable[AuditEvent]) -> dict[int, Organizat
 # --- showing one event ---------------------------------------------------------------
 
 MAX_VALUE_LENGTH = 80
-
-
-def one_line(text: Any) -> str:
-    """Whitespace and control characters folded to single spaces."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
 
 
 def _compact(value: Any) -> str:

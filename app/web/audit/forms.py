@@ -1,9 +1,11 @@
-from wtforms import DateField, StringField
+from wtforms import DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
+from app.services.audit.words import label_of
 from app.web.forms import BaseForm
 
 DATE_MESSAGE = "Enter a date as YYYY-MM-DD."
+ANY_ACTION = SelectChoice("", "Any action")
 
 
 class FilterEventsForm(BaseForm):
@@ -17,12 +19,15 @@ class FilterEventsForm(BaseForm):
     actor = StringField(
         "Who",
         validators=[Length(max=254, message="Use at most 254 characters.")],
-        description="Part of an email or name.",
+        description="Part of a name or email.",
     )
-    action = StringField(
+    # The options are actions in words, their values the codes; any other value (a code's
+    # start, typed into the address, such as "member.") still filters, by prefix.
+    action = SelectField(
         "Action",
+        choices=[ANY_ACTION],
+        validate_choice=False,
         validators=[Length(max=64, message="Use at most 64 characters.")],
-        description="The start of an action, e.g. member. or org.created",
     )
     target = StringField(
         "Target",
@@ -31,6 +36,23 @@ class FilterEventsForm(BaseForm):
     )
     since = DateField("From", validators=[Optional()], invalid_value_message=DATE_MESSAGE)
     until = DateField("To", validators=[Optional()], invalid_value_message=DATE_MESSAGE)
+
+    def offer_actions(self, groups: dict[str, list[tuple[str, str]]]) -> None:
+        """The action select's options, grouped; the chosen value stays offered even when
+        it is no action of this log (or a prefix typed by hand)."""
+        offered = [
+            SelectChoice(code, label, optgroup=group)
+            for group, options in groups.items()
+            for code, label in options
+        ]
+        chosen = (self.action.data or "").strip()
+        choices = [ANY_ACTION]
+        if chosen and chosen not in {choice.value for choice in offered}:
+            shown = label_of(chosen)
+            choices.append(
+                SelectChoice(chosen, shown if shown != chosen else f"Codes starting “{chosen}”")
+            )
+        self.action.choices = [*choices, *offered]
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)

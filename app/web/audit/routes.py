@@ -5,11 +5,13 @@ from __future__ import annotations
 from functools import partial
 
 from flask import Response, request, stream_with_context
+from markupsafe import Markup
 
 from app.models import Organization
 from app.policy import Perm, TenantPerm, hidden_in_audit
 from app.services import orgs
 from app.services.audit import log as audit_log
+from app.services.audit import words
 from app.services.audit.log import EventFilters
 from app.web.audit import org_bp, tenant_bp
 from app.web.audit.forms import FilterEventsForm
@@ -20,9 +22,12 @@ from app.web.views import require, require_tenant
 PER_PAGE = 50
 
 
-def _filters() -> tuple[FilterEventsForm, EventFilters | None]:
+def _filters(org: Organization | None) -> tuple[FilterEventsForm, EventFilters | None]:
     """The form as typed, and the filters it gives (``None`` while it has errors)."""
     form = FilterEventsForm(formdata=request.args)
+    # An org's log offers what happens in orgs; the tenant's, that and its own.
+    where = (words.ORG,) if org is not None else (words.ORG, words.TENANT)
+    form.offer_actions(words.action_choices(where=where))
     if not form.validate():
         return form, None
     return form, EventFilters(
@@ -60,7 +65,7 @@ def _hidden(org: Organization | None) -> frozenset[str]:
 
 
 def _page(org: Organization | None):
-    form, filters = _filters()
+    form, filters = _filters(org)
     page = None
     if filters is not None:
         page = audit_log.search_events(
@@ -81,6 +86,7 @@ def _page(org: Organization | None):
         params=_params(filters),
         page=page,
         orgs_by_id=audit_log.orgs_of(here.tenant, page.items) if page and org is None else {},
+        names=words.load_names(page.items) if page else words.NO_NAMES,
         changes=partial(audit_log.changes, hidden=_hidden(org)),
         one_line=audit_log.one_line,
         **_endpoints(org),
@@ -88,7 +94,7 @@ def _page(org: Organization | None):
 
 
 def _export(org: Organization | None, filename: str):
-    _form, filters = _filters()
+    _form, filters = _filters(org)
     if filters is None:  # only a hand-made URL gets here: show what is wrong with it
         return _page(org)
     chunks = audit_log.export_csv(here.tenant, org=org, filters=filters, hidden=_hidden(org))
@@ -96,6 +102,28 @@ def _export(org: Organization | None, filename: str):
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- the words, for every template that shows events --------------------------------
+
+
+@tenant_bp.app_template_global("audit_names")
+def audit_names(events) -> words.Names:
+    """``{% set names = audit_names(events) %}``: the people, orgs and roles a list of
+    events mentions, looked up together (a few queries for the whole list)."""
+    return words.load_names(events)
+
+
+@tenant_bp.app_template_filter("audit_words")
+def audit_words(event, names: words.Names) -> Markup:
+    """``{{ event | audit_words(names) }}``: the event as a sentence, names in bold."""
+    return words.describe(event, names)
+
+
+@tenant_bp.app_template_filter("audit_label")
+def audit_label(code: str) -> str:
+    """``{{ event.action | audit_label }}``: an action code's short name ("Role changed")."""
+    return words.label_of(code)
 
 
 # --- one org -------------------------------------------------------------------------

@@ -211,6 +211,16 @@ class OrgAccess:
 
 NO_ACCESS = OrgAccess(role=None)
 
+# What a read-only visitor (support staff viewing as a user) keeps of someone's access.
+READ_PERMISSIONS = frozenset({Perm.ORG_READ, Perm.MEMBERS_READ, Perm.AUDIT_READ})
+READ_TENANT_PERMISSIONS = frozenset({TenantPerm.AUDIT_READ})
+
+
+def read_only(granted: OrgAccess) -> OrgAccess:
+    """``granted`` without anything that changes something: pages and templates then
+    neither offer nor allow what a read-only visitor would be refused."""
+    return OrgAccess(granted.role, granted.permissions & READ_PERMISSIONS, granted.via_tenant_role)
+
 
 def strongest(keys: Iterable[str], catalog: dict[str, RoleDef]) -> str | None:
     known = [key for key in keys if key in catalog]

@@ -115,7 +115,7 @@ def test_empty_state_explains_how_to_begin(client, auth, owner):
 
 def test_dashboard_shows_breadcrumbs_children_and_activity(client, signed_in_owner):
     html = client.get("/t/acme/orgs/engineering/").get_data(as_text=True)
-    crumbs = html[html.index('aria-label="Breadcrumb"') :]
+    crumbs = html[html.index('aria-label="breadcrumb"') :]
     assert crumbs.index("Acme HQ") < crumbs.index("Engineering")
     assert "Platform" in html
     assert "org.created" in html

@@ -316,6 +316,107 @@ def list_user_orgs(user: User, *, query: str = "", limit: int = 200) -> list[Use
     return [UserOrg(org=org, role=role, path=paths.get(org.id, [])) for org, role in rows]
 
 
+@dataclass
+class OpenableOrg:
+    """An org someone may open, for the switcher: their role there (direct, inherited or
+    by tenant role), whether they are a direct member (so may leave), and its path."""
+
+    org: Organization
+    role: str | None
+    direct: bool
+    sole_owner: bool  # the one owner: may not leave before handing ownership on
+    path: list[PathStep]
+
+    @property
+    def may_leave(self) -> bool:
+        return self.direct and not self.sole_owner
+
+
+SWITCHER_LIMIT = 50
+
+
+def _openable_by(user: User) -> sa.ColumnElement[bool]:
+    """Organization rows ``user`` may open: every live one of the tenant for a tenant
+    owner or admin, else those at or below one of their memberships."""
+    if user.is_tenant_admin:
+        return sa.true()
+    return (
+        sa.select(OrgClosure.ancestor_id)
+        .join(Membership, Membership.org_id == OrgClosure.ancestor_id)
+        .where(OrgClosure.descendant_id == Organization.id, Membership.user_id == user.id)
+        .exists()
+    )
+
+
+def list_openable_orgs(
+    user: User, *, query: str = "", limit: int = SWITCHER_LIMIT
+) -> tuple[list[OpenableOrg], bool]:
+    """Every org ``user`` may open (direct, inherited, or by tenant role), by name, with
+    role and path; ``(orgs, more)``, at most ``limit`` of them. Four queries."""
+    stmt = (
+        sa.select(Organization)
+        .where(
+            Organization.tenant_id == user.tenant_id,
+            Organization.deleted_at.is_(None),
+            _openable_by(user),
+        )
+        .order_by(Organization.name, Organization.id)
+        .limit(limit + 1)
+    )
+    if query:
+        stmt = stmt.where(
+            sa.func.lower(Organization.name).like(f"%{escape_like(query.lower())}%", escape="\\")
+        )
+    found = list(db.session.scalars(stmt))
+    more = len(found) > limit
+    found = found[:limit]
+    ids = [org.id for org in found]
+    direct = _direct_roles(user, ids)
+    sole_owner = _sole_owner_of(user, [i for i, role in direct.items() if role == Role.OWNER])
+    roles = roles_in_orgs(user, ids)
+    paths = ancestors_of_many(ids)
+    tenant_role = Role.OWNER if user.is_tenant_admin else None
+    return [
+        OpenableOrg(
+            org=org,
+            role=roles.get(org.id) or tenant_role,
+            direct=org.id in direct,
+            sole_owner=org.id in sole_owner,
+            path=paths.get(org.id, []),
+        )
+        for org in found
+    ], more
+
+
+def _direct_roles(user: User, org_ids: list[int]) -> dict[int, str]:
+    if not org_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Membership.org_id, Membership.role).where(
+            Membership.user_id == user.id, Membership.org_id.in_(org_ids)
+        )
+    )
+    return dict(rows.all())
+
+
+def _sole_owner_of(user: User, owned_org_ids: list[int]) -> set[int]:
+    """Of the orgs ``user`` directly owns, those with no other owner (here or above, as
+    ``members.leave_org`` counts them)."""
+    if not owned_org_ids:
+        return set()
+    others = (
+        sa.select(OrgClosure.descendant_id)
+        .join(Membership, Membership.org_id == OrgClosure.ancestor_id)
+        .where(
+            OrgClosure.descendant_id.in_(owned_org_ids),
+            Membership.role == Role.OWNER,
+            Membership.user_id != user.id,
+        )
+        .distinct()
+    )
+    return set(owned_org_ids) - set(db.session.scalars(others))
+
+
 def accessible_org(user: User, public_id: str | None) -> Organization | None:
     """The org if ``user`` may still see it (live, same tenant, member or tenant admin)."""
     if not public_id:

@@ -17,7 +17,14 @@ from werkzeug.local import LocalProxy
 
 from app.actors import Actor
 from app.models import Organization, Tenant, User
-from app.policy import NO_ACCESS, OrgAccess, Perm
+from app.policy import (
+    NO_ACCESS,
+    READ_TENANT_PERMISSIONS,
+    OrgAccess,
+    Perm,
+    TenantPerm,
+    tenant_can,
+)
 from app.services import orgs
 
 if TYPE_CHECKING:
@@ -31,6 +38,15 @@ class Scope:
     viewing: Viewing | None = None  # set while support staff view as ``user`` (read-only)
     org: Organization | None = None  # the org named in the URL
     access: OrgAccess = NO_ACCESS  # what ``user`` may do in ``org``
+
+    def tenant_can(self, permission: TenantPerm) -> bool:
+        """May the visitor do ``permission`` to the tenant? While support views as the
+        user, only what reads."""
+        if self.user is None:
+            return False
+        if self.viewing is not None and permission not in READ_TENANT_PERMISSIONS:
+            return False
+        return tenant_can(self.user, permission)
 
     @property
     def actor(self) -> Actor:

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 
 from app.errors import ServiceError
 from app.extensions import db
-from app.policy import TENANT_REFUSALS, TenantPerm, tenant_can
+from app.policy import TENANT_REFUSALS, TenantPerm
 from app.web.rendering import htmx_redirect, render, wants_fragment
 from app.web.scope import here
 
@@ -24,7 +24,7 @@ def require(permission: str, message: str = NOT_ALLOWED_HERE) -> None:
 
 def require_tenant(permission: TenantPerm) -> None:
     """403 unless the visitor holds ``permission`` for the tenant as a whole."""
-    if here.user is None or not tenant_can(here.user, permission):
+    if not here.tenant_can(permission):
         abort(403, TENANT_REFUSALS[permission])
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, redirect, request, url_for
 
 from app.errors import NotFound
-from app.policy import access
+from app.policy import access, read_only
 from app.services import orgs
 from app.web.scope import here
 
@@ -48,7 +48,9 @@ def load_org():
         if new_slug is None:
             raise
         return redirect(_same_page_at(new_slug), code=301)
-    here.access = access(here.user, here.org)
+    granted = access(here.user, here.org)
+    # Support viewing as the user: what they may see, nothing they may change.
+    here.access = read_only(granted) if here.viewing is not None else granted
     return None
 
 

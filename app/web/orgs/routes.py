@@ -4,7 +4,7 @@ from flask import abort, flash, redirect, request, url_for
 
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.policy import TenantPerm, can_create_top_level_org, tenant_can
+from app.policy import TenantPerm
 from app.services import invitations, orgs
 from app.web.orgs import bp
 from app.web.orgs.forms import (
@@ -31,8 +31,8 @@ def index():
         more=more,
         query=query,
         level=1,
-        can_create=can_create_top_level_org(here.user),
-        can_restore=tenant_can(here.user, TenantPerm.ORGS_RESTORE),
+        can_create=here.tenant_can(TenantPerm.ORGS_CREATE_TOP_LEVEL),
+        can_restore=here.tenant_can(TenantPerm.ORGS_RESTORE),
     )
 
 
@@ -83,16 +83,21 @@ def restore(public_id: str):
 @bp.get("/switch")
 def switcher():
     query = query_text("q")
+    openable, more = orgs.list_openable_orgs(here.user, query=query)
+    current = current_org.get()
     return render(
         "orgs/switch.html",
         block="switch_list",
-        memberships=orgs.list_user_orgs(here.user, query=query),
+        openable=openable,
+        more=more,
+        # the header's dropdown names the org of the page it was opened on
+        on_screen_id=request.args.get("on_screen") or (current.public_id if current else None),
         query=query,
         form=SwitchOrgForm(),
         # the header dropdown and the filter swap only the list: no invitations there
         pending_invitations=[] if wants_fragment() else invitations.pending_for(here.user),
         # the "My organizations" page (and its filter) also offers Leave; the dropdown not
-        can_leave=not wants_fragment() or request.args.get("manage") == "1",
+        offer_leave=not wants_fragment() or request.args.get("manage") == "1",
     )
 
 

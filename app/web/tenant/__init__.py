@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 
 from app.extensions import db, htmx
+from app.policy import Perm
 from app.services import email_verification
 from app.services.tenants import get_tenant
 from app.services.view_as import VIEW_AS_MINUTES
@@ -119,6 +120,14 @@ def _end_expired_view_as(viewing: view_as.Viewing):
     return redirect(target)
 
 
+def _org_on_screen(scope: Scope | None):
+    """The org the page is about (one the visitor may open), else the switcher's choice:
+    what the header names."""
+    if scope is not None and scope.org is not None and scope.access.can(Perm.ORG_READ):
+        return scope.org
+    return current_org.get()
+
+
 @bp.context_processor
 def tenant_template_context() -> dict[str, Any]:
     scope: Scope | None = g.get("scope")
@@ -126,6 +135,7 @@ def tenant_template_context() -> dict[str, Any]:
         "tenant": scope.tenant if scope else None,
         "user": scope.user if scope else None,
         "current_org": current_org.get(),
+        "org_on_screen": _org_on_screen(scope),
         "viewing_as": scope.viewing if scope else None,
     }
 

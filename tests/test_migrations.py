@@ -76,14 +76,29 @@ def test_downgrade_to_base_and_upgrade_again(empty_database_url):
         db.engine.dispose()
 
 
+# The contains-searches' trigram indexes (member search, the support console's search).
+TRIGRAM_INDEXES = {
+    "users": {"ix_users_email_trigram", "ix_users_lower_name_trigram"},
+    "organizations": {"ix_organizations_lower_name_trigram"},
+    "tenants": {"ix_tenants_lower_name_trigram", "ix_tenants_slug_trigram"},
+}
+
+
 def test_trigram_indexes_exist_on_postgresql_only(empty_database_url):
     app = create_app(
         {"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": empty_database_url}
     )
     with app.app_context():
         upgrade()
-        names = {index["name"] for index in sa.inspect(db.engine).get_indexes("users")}
+        inspector = sa.inspect(db.engine)
+        names = {
+            table: {index["name"] for index in inspector.get_indexes(table)}
+            for table in TRIGRAM_INDEXES
+        }
         db.engine.dispose()
-    trigram = {"ix_users_email_trigram", "ix_users_lower_name_trigram"}
-    assert trigram <= names if ON_POSTGRES else not trigram & names
-    assert "ix_users_tenant_id_name_id_email" in names
+    for table, trigram in TRIGRAM_INDEXES.items():
+        assert trigram <= names[table] if ON_POSTGRES else not trigram & names[table], table
+    assert "ix_users_tenant_id_name_id_email" in names["users"]
+    # The prefix indexes of the earlier starts-with search are gone: nothing reads them.
+    assert not {"ix_users_email_pattern", "ix_users_lower_name_pattern"} & names["users"]
+    assert "ix_organizations_lower_name_pattern" not in names["organizations"]

@@ -8,7 +8,7 @@ import sqlalchemy.orm as so
 
 from app.extensions import db
 from app.ids import id_factory
-from app.models.base import TimestampMixin, UTCDateTime, utcnow
+from app.models.base import TimestampMixin, UTCDateTime, postgresql_only, utcnow
 
 
 class Organization(TimestampMixin, db.Model):
@@ -27,10 +27,14 @@ class Organization(TimestampMixin, db.Model):
         sa.Index("ix_organizations_tenant_id_name_id", "tenant_id", "name", "id"),
         # The API pages a tenant's orgs in id order (keyset cursors).
         sa.Index("ix_organizations_tenant_id_id", "tenant_id", "id"),
-        sa.Index(
-            "ix_organizations_lower_name_pattern",
-            sa.func.lower(sa.column("name")).label("lower_name"),
-            postgresql_ops={"lower_name": "text_pattern_ops"},
+        # The support console's cross-tenant search matches anywhere in a name.
+        postgresql_only(
+            sa.Index(
+                "ix_organizations_lower_name_trigram",
+                sa.func.lower(sa.column("name")).label("lower_name"),
+                postgresql_using="gin",
+                postgresql_ops={"lower_name": "gin_trgm_ops"},
+            )
         ),
         sa.Index("ix_organizations_deleted_root_id", "deleted_root_id"),
     )

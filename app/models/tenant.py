@@ -8,7 +8,7 @@ import sqlalchemy.orm as so
 
 from app.extensions import db
 from app.ids import id_factory
-from app.models.base import TimestampMixin, UTCDateTime
+from app.models.base import TimestampMixin, UTCDateTime, postgresql_only
 
 if TYPE_CHECKING:
     from app.models.user import User
@@ -24,7 +24,26 @@ class Tenant(TimestampMixin, db.Model):
     """An isolated pool of users, organizations, roles and keys."""
 
     __tablename__ = "tenants"
-    __table_args__ = (sa.CheckConstraint("status IN ('active', 'suspended')", name="status_valid"),)
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('active', 'suspended')", name="status_valid"),
+        # The support console finds tenants by any part of their name or slug.
+        postgresql_only(
+            sa.Index(
+                "ix_tenants_lower_name_trigram",
+                sa.func.lower(sa.column("name")).label("lower_name"),
+                postgresql_using="gin",
+                postgresql_ops={"lower_name": "gin_trgm_ops"},
+            )
+        ),
+        postgresql_only(
+            sa.Index(
+                "ix_tenants_slug_trigram",
+                "slug",
+                postgresql_using="gin",
+                postgresql_ops={"slug": "gin_trgm_ops"},
+            )
+        ),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     public_id: so.Mapped[str] = so.mapped_column(

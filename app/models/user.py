@@ -57,16 +57,9 @@ class User(SessionIdentity, TimestampMixin, db.Model):
         sa.Index("ix_users_tenant_id_name_id_email", "tenant_id", "name", "id", "email"),
         # The API pages a tenant's users in id order (keyset cursors).
         sa.Index("ix_users_tenant_id_id", "tenant_id", "id"),
-        # The support console's cross-tenant prefix search (text_pattern_ops lets
-        # PostgreSQL use them for LIKE 'x%' whatever the database collation).
-        sa.Index("ix_users_email_pattern", "email", postgresql_ops={"email": "text_pattern_ops"}),
-        sa.Index(
-            "ix_users_lower_name_pattern",
-            sa.func.lower(sa.column("name")).label("lower_name"),
-            postgresql_ops={"lower_name": "text_pattern_ops"},
-        ),
-        # Member searches match anywhere in a name or address (LIKE '%x%'); on PostgreSQL
-        # trigram indexes answer those without reading every user of the tenant.
+        # Member searches and the support console's cross-tenant search match anywhere in
+        # a name or address (LIKE '%x%'); on PostgreSQL trigram indexes answer those
+        # without reading every user.
         postgresql_only(
             sa.Index(
                 "ix_users_email_trigram",
@@ -129,9 +122,10 @@ class User(SessionIdentity, TimestampMixin, db.Model):
         return f"<User {self.email} in tenant {self.tenant_id}>"
 
 
-# The trigram indexes need pg_trgm (a trusted extension: the database owner may add it).
+# The trigram indexes (on tenants, users and organizations) need pg_trgm, before the
+# first table (a trusted extension: the database owner may add it).
 sa.event.listen(
-    User.__table__,
+    db.metadata,
     "before_create",
     sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
 )

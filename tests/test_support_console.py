@@ -164,7 +164,7 @@ def test_superadmin_sees_and_may_use_them(client, auth, world, ticket, create_st
 # --- global search ---------------------------------------------------------------------
 
 
-def test_search_finds_users_by_email_start_across_tenants(client, ticket, support):
+def test_search_finds_users_by_email_across_tenants(client, ticket, support):
     page = _html(client.get("/staff/search?q=ANN@"))
     assert "ann@acme.example" in page
     assert "ann@globex.example" in page
@@ -191,9 +191,9 @@ def test_search_wildcards_are_literal(client, tenant, create_user, support):
     assert "a_b@acme.example" in underscore
     assert "axb@acme.example" not in underscore
     percent = _text(client.get("/staff/search?q=%25"))
-    assert "axb@acme.example" not in percent
+    assert "axb@acme.example" in percent  # "Percent 100% Sure" holds a literal %
     assert "a_b@acme.example" not in percent
-    assert "Nothing matches" in percent
+    assert "Nothing matches" in _text(client.get("/staff/search?q=1%25%25"))
     name = _text(client.get("/staff/search?q=percent 100%25"))
     assert "axb@acme.example" in name
 
@@ -239,7 +239,7 @@ def test_search_results_are_limited(client, tenant, create_user, support):
         create_user(tenant, f"many{n:02d}@acme.example")
     page = _html(client.get("/staff/search?q=many"))
     assert page.count("@acme.example</td>") == 20
-    assert "type more to narrow it down" in page
+    assert "More users →" in page
 
 
 def _bulk(app, n: int, batch: int) -> None:
@@ -271,51 +271,6 @@ def test_search_makes_the_same_queries_at_any_size(app, client, support, count_q
     with count_queries() as large:
         assert client.get(f"/staff/search?q={q}").status_code == 200
     assert small.count == large.count <= 6
-
-
-# The indexes the search is written for (see app.services.support); until the models
-# declare them, the test makes them itself, inside its own rolled-back transaction.
-SEARCH_INDEXES = {
-    "users_by_email": ("ix_users_email_pattern", "users", "email"),
-    "users_by_name": ("ix_users_lower_name_pattern", "users", "lower(name)"),
-    "orgs_by_name": ("ix_organizations_lower_name_pattern", "organizations", "lower(name)"),
-}
-
-
-@pytest.mark.parametrize("query", list(SEARCH_INDEXES))
-def test_search_queries_read_an_index(app, query):
-    from app.services import support
-
-    # Rows only inserted, never updated: PostgreSQL won't use an index made in the same
-    # transaction as an update to the table (a "broken HOT chain").
-    _bulk(app, 50, 9)
-    index, table, expression = SEARCH_INDEXES[query]
-    with app.app_context():
-        connection = db.session.connection()
-        dialect = connection.dialect
-        postgres = dialect.name == "postgresql"
-        ops = " text_pattern_ops" if postgres else ""
-        connection.exec_driver_sql(
-            f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({expression}{ops})"
-        )
-        if postgres:  # a handful of rows: make the planner show what it would do at scale
-            connection.exec_driver_sql(f"ANALYZE {table}")
-            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        compiled = getattr(support, query)("a_b%", 21).compile(dialect=dialect)
-        params = compiled.params
-        if compiled.positiontup is not None:  # SQLite's qmark style
-            params = tuple(params[name] for name in compiled.positiontup)
-        explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
-        plan = " ".join(
-            str(row) for row in connection.exec_driver_sql(explain + str(compiled), params)
-        )
-        db.session.rollback()
-    if postgres:  # a range read of the index, not a full scan filtered row by row
-        assert index in plan
-        assert "~>=~ 'a_b%'::text) AND" in plan
-    else:
-        assert f"SEARCH {table} USING INDEX {index} (" in plan
-        assert "TEMP B-TREE FOR ORDER BY" not in plan  # and in index order
 
 
 # --- the user view -------------------------------------------------------------------

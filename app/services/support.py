@@ -1,5 +1,5 @@
-"""The support console's search across tenants: users, orgs and invitations by name,
-address or public id.
+"""The support console's search across tenants (users, orgs, tenants and invitations by
+name, address or public id) and its platform-wide audit log with filters.
 
 Staff belong to no tenant, so this search crosses tenants on purpose. Everything else
 the console does goes through the services the tenant pages use (accounts, orgs,
@@ -11,14 +11,16 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.visitors import InternalTraversal
+import sqlalchemy.orm as so
 
 from app.errors import NotFound
 from app.extensions import db
 from app.models import (
+    AuditEvent,
     Invitation,
     Organization,
     Tenant,
@@ -26,11 +28,25 @@ from app.models import (
 )
 from app.services import orgs, tenants
 from app.services.orgs import PathStep
+from app.services.pagination import Page, paginate
 from app.services.validation import escape_like
 
-SEARCH_LIMIT = 20
+SEARCH_PAGE = 20
 # An exact public id: its prefix and a ULID (26 Crockford base-32 characters).
 PUBLIC_ID = re.compile(r"^(usr|org|tnt|inv)_([0-9a-z]{26})$", re.IGNORECASE)
+
+
+class SearchKind(StrEnum):
+    """What a search can be narrowed to, to page through one kind of result."""
+
+    USERS = "users"
+    ORGS = "orgs"
+    TENANTS = "tenants"
+
+    @classmethod
+    def named(cls, text: str) -> SearchKind | None:
+        """The kind a query string names, or ``None`` (every kind) for anything else."""
+        return next((kind for kind in cls if kind.value == text), None)
 
 
 # --- global search -------------------------------------------------------------------
@@ -57,28 +73,37 @@ class InvitationHit:
     invitee: User | None  # the account with the invited address, if there is one
 
 
+def _no_page() -> Page:
+    return Page(items=[], page=1, per_page=SEARCH_PAGE, has_next=False)
+
+
 @dataclass
 class SearchResults:
     query: str
-    users: list[UserHit] = field(default_factory=list)
-    orgs: list[OrgHit] = field(default_factory=list)
-    tenants: list[Tenant] = field(default_factory=list)
+    kind: SearchKind | None = None  # one kind paged through, or the first page of each
+    page: int = 1
+    users: Page[UserHit] = field(default_factory=_no_page)
+    orgs: Page[OrgHit] = field(default_factory=_no_page)
+    tenants: Page[Tenant] = field(default_factory=_no_page)
     invitations: list[InvitationHit] = field(default_factory=list)
     by_id: bool = False
-    more_users: bool = False
-    more_orgs: bool = False
-    more_tenants: bool = False
 
     @property
     def empty(self) -> bool:
-        return not (self.users or self.orgs or self.tenants or self.invitations)
+        return not (self.users.items or self.orgs.items or self.tenants.items or self.invitations)
 
 
-def search(query: str, *, limit: int = SEARCH_LIMIT) -> SearchResults:
-    """Users by the start of their email or name, orgs by the start of their name,
-    tenants by a fragment of name or slug, all across tenants; or one thing by its exact
-    public id. ``%`` and ``_`` match literally. At most ``limit`` of each kind, in a
-    constant number of queries (at most five; one to three for an id)."""
+def search(
+    query: str,
+    *,
+    kind: SearchKind | None = None,
+    page: int = 1,
+    per_page: int = SEARCH_PAGE,
+) -> SearchResults:
+    """Users whose email or name contains ``query``, orgs and tenants whose name (or slug)
+    does, case-insensitively, across tenants; or one thing by its exact public id. ``%``
+    and ``_`` match literally. A page of each kind, or with ``kind`` a given page of that
+    kind alone; a constant number of queries (at most five; one to three for an id)."""
     query = " ".join(query.split())
     if not query:
         return SearchResults(query)
@@ -86,103 +111,71 @@ def search(query: str, *, limit: int = SEARCH_LIMIT) -> SearchResults:
     if exact:
         # Prefixes are lowercase and ULIDs uppercase: accept either spelling.
         return _by_public_id(f"{exact.group(1).lower()}_{exact.group(2).upper()}")
-    results = SearchResults(query)
-    text = query.lower()
-    by_email = db.session.execute(users_by_email(text, limit + 1)).all()
-    by_name = db.session.execute(users_by_name(text, limit + 1)).all()
-    seen: set[int] = set()
-    for user, tenant in [*by_email, *by_name]:
-        if user.id not in seen:
-            seen.add(user.id)
-            results.users.append(UserHit(user, tenant))
-    results.more_users = len(by_email) > limit or len(by_name) > limit or len(seen) > limit
-    results.users = results.users[:limit]
-
-    org_rows = db.session.execute(orgs_by_name(text, limit + 1)).all()
-    results.more_orgs = len(org_rows) > limit
-    paths = orgs.ancestors_of_many(org.id for org, _tenant in org_rows[:limit])
-    results.orgs = [OrgHit(org, tenant, paths.get(org.id, [])) for org, tenant in org_rows[:limit]]
-
-    found = tenants.search_tenants(query, per_page=limit)
-    results.tenants, results.more_tenants = found.items, found.has_next
+    page = page if kind else 1  # without a kind: the first page of each
+    results = SearchResults(query, kind=kind, page=page)
+    pattern = contains_pattern(query)
+    if kind in (None, SearchKind.USERS):
+        users = paginate(users_containing(pattern), page, per_page)
+        results.users = _hits(users, [UserHit(user, user.tenant) for user in users.items])
+    if kind in (None, SearchKind.ORGS):
+        found = paginate(orgs_containing(pattern), page, per_page)
+        paths = orgs.ancestors_of_many(org.id for org in found.items)
+        owners = _tenants_by_id({org.tenant_id for org in found.items})
+        hits = [OrgHit(org, owners[org.tenant_id], paths.get(org.id, [])) for org in found.items]
+        results.orgs = _hits(found, hits)
+    if kind in (None, SearchKind.TENANTS):
+        matching = tenants.tenants_matching(query)
+        results.tenants = paginate(
+            matching.order_by(sa.func.lower(Tenant.name), Tenant.id), page, per_page
+        )
     return results
 
 
-# Each reads one index in its order and stops at ``limit`` rows; the indexes are
-# users (email), users (lower(name)) and organizations (lower(name)), each with
-# text_pattern_ops on PostgreSQL.
+def _hits(found: Page, hits: list) -> Page:
+    return Page(items=hits, page=found.page, per_page=found.per_page, has_next=found.has_next)
 
 
-def users_by_email(prefix: str, limit: int) -> sa.Select[tuple[User, Tenant]]:
-    return _users_where(User.email, prefix, limit)
+def _tenants_by_id(ids: set[int]) -> dict[int, Tenant]:
+    if not ids:
+        return {}
+    return {t.id: t for t in db.session.scalars(sa.select(Tenant).where(Tenant.id.in_(ids)))}
 
 
-def users_by_name(prefix: str, limit: int) -> sa.Select[tuple[User, Tenant]]:
-    return _users_where(sa.func.lower(User.name), prefix, limit)
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern for "contains ``text``" in lower case, ``%`` and ``_`` literal."""
+    return f"%{escape_like(text.lower())}%"
 
 
-def _users_where(expr: sa.ColumnElement[str], prefix: str, limit: int) -> sa.Select:
+# Each condition is on an expression a trigram index covers on PostgreSQL (users' email
+# and lower(name), organizations' lower(name)): addresses are kept in lower case, names
+# are compared in it.
+
+
+def users_containing(pattern: str) -> sa.Select[tuple[User]]:
+    """Users (their tenant loaded with them) whose address or name contains the pattern."""
     return (
-        sa.select(User, Tenant)
+        sa.select(User)
         .join(Tenant, Tenant.id == User.tenant_id)
-        .where(starts_with(expr, prefix), Tenant.deleted_at.is_(None))
-        .order_by(CodePointOrder(expr), User.id)
-        .limit(limit)
+        .options(so.contains_eager(User.tenant))
+        .where(
+            sa.or_(
+                User.email.like(pattern, escape="\\"),
+                sa.func.lower(User.name).like(pattern, escape="\\"),
+            ),
+            Tenant.deleted_at.is_(None),
+        )
+        .order_by(User.email, User.id)
     )
 
 
-def orgs_by_name(prefix: str, limit: int) -> sa.Select[tuple[Organization, Tenant]]:
+def orgs_containing(pattern: str) -> sa.Select[tuple[Organization]]:
     name = sa.func.lower(Organization.name)
     return (
-        sa.select(Organization, Tenant)
+        sa.select(Organization)
         .join(Tenant, Tenant.id == Organization.tenant_id)
-        .where(starts_with(name, prefix), Tenant.deleted_at.is_(None))
-        .order_by(CodePointOrder(name), Organization.id)
-        .limit(limit)
+        .where(name.like(pattern, escape="\\"), Tenant.deleted_at.is_(None))
+        .order_by(name, Organization.id)
     )
-
-
-class CodePointOrder(sa.sql.expression.ColumnElement[str]):
-    """``ORDER BY expr`` in code point order, the order of the search indexes:
-    ``USING ~<~`` on PostgreSQL (a ``text_pattern_ops`` index is kept in it), and SQLite's
-    default (binary) order. Read in index order, a search stops after the rows it shows."""
-
-    _traverse_internals = [("expr", InternalTraversal.dp_clauseelement)]
-    inherit_cache = True
-
-    def __init__(self, expr: sa.ColumnElement[str]) -> None:
-        self.expr = expr
-        self.type = expr.type
-
-
-@compiles(CodePointOrder)
-def _code_point_order(element: CodePointOrder, compiler, **kw) -> str:
-    return compiler.process(element.expr, **kw)
-
-
-@compiles(CodePointOrder, "postgresql")
-def _code_point_order_postgresql(element: CodePointOrder, compiler, **kw) -> str:
-    return f"{compiler.process(element.expr, **kw)} USING ~<~"
-
-
-def starts_with(expr: sa.ColumnElement[str], prefix: str) -> sa.ColumnElement[bool]:
-    """``expr`` begins with ``prefix``, literally (``%`` and ``_`` are just characters),
-    written so that an index answers it.
-
-    PostgreSQL turns ``LIKE 'abc%'`` into an index range itself (given a
-    ``text_pattern_ops`` index). SQLite does that only for a NOCASE index, so there the
-    condition is also spelled as the range it is: in code point order the strings that
-    start with ``abc`` are those from ``abc`` up to, not including, ``abd``.
-    """
-    condition = expr.like(f"{escape_like(prefix)}%", escape="\\")
-    if db.session.get_bind().dialect.name != "sqlite":
-        return condition
-    after = ord(prefix[-1]) + 1
-    if 0xD800 <= after <= 0xDFFF:  # surrogates are not characters: skip to the next one
-        after = 0xE000
-    if after > 0x10FFFF:
-        return condition
-    return sa.and_(expr >= prefix, expr < prefix[:-1] + chr(after), condition)
 
 
 def _by_public_id(public_id: str) -> SearchResults:
@@ -197,7 +190,7 @@ def _by_public_id(public_id: str) -> SearchResults:
         ).first()
         if row:
             user, tenant = row
-            results.users.append(UserHit(user, tenant))
+            results.users = _one(UserHit(user, tenant))
     elif kind == "org":
         row = db.session.execute(
             sa.select(Organization, Tenant)
@@ -207,10 +200,10 @@ def _by_public_id(public_id: str) -> SearchResults:
         if row:
             org, tenant = row
             path = orgs.ancestors_of_many([org.id]).get(org.id, [])
-            results.orgs.append(OrgHit(org, tenant, path))
+            results.orgs = _one(OrgHit(org, tenant, path))
     elif kind == "tnt":
         with contextlib.suppress(NotFound):
-            results.tenants.append(tenants.get_tenant_by_public_id(public_id))
+            results.tenants = _one(tenants.get_tenant_by_public_id(public_id))
     elif kind == "inv":
         row = db.session.execute(
             sa.select(Invitation, Organization, Tenant)
@@ -225,3 +218,65 @@ def _by_public_id(public_id: str) -> SearchResults:
             )
             results.invitations.append(InvitationHit(invitation, org, tenant, invitee))
     return results
+
+
+def _one(hit) -> Page:
+    return Page(items=[hit], page=1, per_page=SEARCH_PAGE, has_next=False)
+
+
+# --- the platform's audit log --------------------------------------------------------
+
+AUDIT_PAGE = 50
+
+
+@dataclass(frozen=True)
+class PlatformEventFilters:
+    """What to narrow the platform's log to; empty strings and ``None`` mean "any".
+
+    ``actor`` matches a fragment of the actor's label or their exact public id, ``action``
+    is a prefix (``tenant.`` finds every tenant action), ``tenant`` a fragment of the
+    tenant's name or slug or its exact public id, and the dates are whole UTC days, both
+    ends included.
+    """
+
+    actor: str = ""
+    action: str = ""
+    tenant: str = ""
+    since: date | None = None
+    until: date | None = None
+
+    @property
+    def active(self) -> bool:
+        return any((self.actor, self.action, self.tenant, self.since, self.until))
+
+
+def platform_events(
+    filters: PlatformEventFilters | None = None, *, page: int = 1, per_page: int = AUDIT_PAGE
+) -> Page[AuditEvent]:
+    """One page of every tenant's events (and the platform's own), newest first."""
+    filters = filters or PlatformEventFilters()
+    stmt = sa.select(AuditEvent).options(so.joinedload(AuditEvent.tenant))
+    if filters.actor:
+        stmt = stmt.where(
+            sa.or_(
+                AuditEvent.actor_label.ilike(contains_pattern(filters.actor), escape="\\"),
+                AuditEvent.actor_id == filters.actor,
+            )
+        )
+    if filters.action:
+        prefix = escape_like(filters.action.lower())
+        stmt = stmt.where(AuditEvent.action.like(f"{prefix}%", escape="\\"))
+    if filters.tenant:
+        by_id = sa.select(Tenant.id).where(Tenant.public_id == filters.tenant)
+        matching = tenants.tenants_matching(filters.tenant).with_only_columns(Tenant.id)
+        stmt = stmt.where(AuditEvent.tenant_id.in_(sa.union(by_id, matching)))
+    if filters.since is not None:
+        stmt = stmt.where(AuditEvent.created_at >= _start_of(filters.since))
+    if filters.until is not None and filters.until < date.max:
+        stmt = stmt.where(AuditEvent.created_at < _start_of(filters.until + timedelta(days=1)))
+    order = (AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    return paginate(stmt.order_by(*order), page, per_page)
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)

@@ -36,6 +36,19 @@ from app.services.validation import (
 )
 
 SLUG_RETRIES = 5
+TENANT_USERS_PAGE = 50
+
+
+class SameNameTenant(ValidationFailed):
+    """Another live tenant already has this name (ignoring case and spacing): likely the
+    one meant, so the console asks before making a second."""
+
+    def __init__(self, existing: Tenant) -> None:
+        super().__init__(
+            f"A tenant named “{existing.name}” already exists (/t/{existing.slug}/).",
+            field="name",
+        )
+        self.existing = existing
 
 
 def get_tenant(slug: str) -> Tenant:
@@ -61,10 +74,18 @@ def create_tenant(
     owner_name: str = "",
     slug: str | None = None,
     allow_signup: bool = False,
+    warn_on_same_name: bool = False,
 ) -> tuple[Tenant, User]:
-    """A tenant and its owner. An explicit slug must be free; a derived one gets -2, -3…"""
+    """A tenant and its owner. An explicit slug must be free; a derived one gets -2, -3…
+
+    With ``warn_on_same_name`` (the console, until the person confirms), a name another
+    tenant already has is refused with ``SameNameTenant``; names need not be unique."""
     require_staff_permission(actor, StaffAction.TENANTS_CREATE, "create tenants")
     name = clean_name(name)
+    if warn_on_same_name:
+        existing = tenant_named(name)
+        if existing is not None:
+            raise SameNameTenant(existing)
     owner_email = normalize_email(owner_email, field="owner_email")
     if owner_password:
         check_password(owner_password, field="owner_password")
@@ -151,6 +172,17 @@ def reactivate_tenant(actor: Actor, tenant: Tenant) -> Tenant:
     return tenant
 
 
+def tenant_named(name: str) -> Tenant | None:
+    """The oldest live tenant with this name, ignoring case and spacing."""
+    folded = " ".join(name.split()).lower()
+    return db.session.scalar(
+        sa.select(Tenant)
+        .where(sa.func.lower(Tenant.name) == folded, Tenant.deleted_at.is_(None))
+        .order_by(Tenant.id)
+        .limit(1)
+    )
+
+
 def get_tenant_by_public_id(public_id: str) -> Tenant:
     tenant = db.session.scalar(
         sa.select(Tenant).where(Tenant.public_id == public_id, Tenant.deleted_at.is_(None))
@@ -162,6 +194,17 @@ def get_tenant_by_public_id(public_id: str) -> Tenant:
 
 def search_tenants(query: str = "", *, page: int = 1, per_page: int = 25) -> Page[Tenant]:
     """Tenants by name or slug fragment (``%`` and ``_`` match literally), newest first."""
+    return paginate(
+        tenants_matching(query).order_by(Tenant.created_at.desc(), Tenant.id.desc()),
+        page,
+        per_page,
+    )
+
+
+def tenants_matching(query: str) -> sa.Select[tuple[Tenant]]:
+    """Live tenants whose name or slug contains ``query``, case-insensitively (every live
+    tenant for an empty one); unordered. Trigram indexes on lower(name) and slug answer
+    it on PostgreSQL."""
     stmt = sa.select(Tenant).where(Tenant.deleted_at.is_(None))
     query = query.strip()
     if query:
@@ -172,7 +215,39 @@ def search_tenants(query: str = "", *, page: int = 1, per_page: int = 25) -> Pag
                 Tenant.slug.like(pattern, escape="\\"),
             )
         )
-    return paginate(stmt.order_by(Tenant.created_at.desc(), Tenant.id.desc()), page, per_page)
+    return stmt
+
+
+@dataclass(frozen=True)
+class UsersPage:
+    """A page of a tenant's users in (name, id) order."""
+
+    items: list[User]
+    first: bool  # the page starts at the beginning
+    next_after: str | None  # the public id of the last user shown, when more follow
+
+
+def list_users(
+    tenant: Tenant, *, after: str | None = None, limit: int = TENANT_USERS_PAGE
+) -> UsersPage:
+    """The tenant's users after the one whose public id is ``after`` (from the start
+    without it): a seek on the (tenant_id, name, id) index, so the thousandth page costs
+    what the first does. After the last user the page is empty; an id that is not one of
+    this tenant's users is ``NotFound``."""
+    stmt = sa.select(User).where(User.tenant_id == tenant.id)
+    if after:
+        start = db.session.execute(
+            sa.select(User.name, User.id).where(
+                User.tenant_id == tenant.id, User.public_id == after
+            )
+        ).first()
+        if start is None:
+            raise NotFound("No such user in this tenant.")
+        stmt = stmt.where(sa.tuple_(User.name, User.id) > sa.tuple_(start.name, start.id))
+    rows = list(db.session.scalars(stmt.order_by(User.name, User.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return UsersPage(items=rows, first=not after, next_after=rows[-1].public_id if more else None)
 
 
 def count_users(tenant_ids: list[int]) -> dict[int, int]:

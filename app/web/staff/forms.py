@@ -1,4 +1,5 @@
 from wtforms import (
+    DateField,
     EmailField,
     PasswordField,
     SelectChoice,
@@ -8,6 +9,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import PasswordInput
 
 from app.credentials import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.models import StaffRole
@@ -41,6 +43,12 @@ class CreateTenantForm(BaseForm):
         description="Leave empty to email the owner a link to choose one (recommended).",
     )
     submit = SubmitField("Create tenant")
+    # Pressed on the warning that another tenant has the same name.
+    create_anyway = SubmitField("Create anyway")
+
+    def keep_password_for_confirmation(self) -> None:
+        """Show the typed password again: asking to confirm must not lose it."""
+        self.owner_password.widget = PasswordInput(hide_value=False)
 
 
 class ConfirmForm(BaseForm):
@@ -87,3 +95,52 @@ class CreateStaffForm(BaseForm):
         default=StaffRole.SUPPORT,
     )
     submit = SubmitField("Create staff account")
+
+
+DATE_MESSAGE = "Enter a date as YYYY-MM-DD."
+
+
+class FilterPlatformEventsForm(BaseForm):
+    """The platform log's filters, read from the query string (a GET form: no CSRF token)."""
+
+    keeps_text = False
+
+    class Meta:
+        csrf = False
+
+    actor = StringField(
+        "Who",
+        validators=[Length(max=254, message="Use at most 254 characters.")],
+        description="Part of an email or name, or an id.",
+    )
+    action = StringField(
+        "Action",
+        validators=[Length(max=64, message="Use at most 64 characters.")],
+        description="The start of an action, e.g. tenant. or member.removed",
+    )
+    tenant = StringField(
+        "Tenant",
+        validators=[
+            Length(max=MAX_NAME_LENGTH, message=f"Use at most {MAX_NAME_LENGTH} characters.")
+        ],
+        description="Part of its name or slug, or its id.",
+    )
+    since = DateField(
+        "From",
+        validators=[Optional()],
+        invalid_value_message=DATE_MESSAGE,
+        description="YYYY-MM-DD, UTC",
+    )
+    until = DateField(
+        "To",
+        validators=[Optional()],
+        invalid_value_message=DATE_MESSAGE,
+        description="YYYY-MM-DD, included",
+    )
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if ok and self.since.data and self.until.data and self.until.data < self.since.data:
+            self.until.errors = [*self.until.errors, "Choose a day on or after the start."]
+            ok = False
+        return ok

@@ -15,6 +15,7 @@ from app.models import StaffUser, User, utcnow
 from app.policy import StaffAction, role_catalog, staff_can, staff_refusal
 from app.services import accounts, invitations, members, orgs, outbox, passwords, support, tenants
 from app.services.audit import log as audit_log
+from app.services.support import PlatformEventFilters, SearchKind
 from app.web import view_as
 from app.web.identity import signed_in_staff
 from app.web.rendering import render
@@ -27,10 +28,11 @@ from app.web.staff.forms import (
     ConfirmForm,
     CreateStaffForm,
     CreateTenantForm,
+    FilterPlatformEventsForm,
     StaffSignInForm,
     ViewAsUserForm,
 )
-from app.web.views import int_arg
+from app.web.views import confirmation_page, int_arg
 
 PUBLIC_ENDPOINTS = {"staff.login", "staff.logout"}
 
@@ -134,13 +136,18 @@ def index():
 
 @bp.get("/search")
 def search():
-    """One box for users (email or name), orgs, tenants, or any exact public id."""
+    """One box for users (email or name), orgs, tenants, or any exact public id; with
+    ``kind``, page through one kind of result."""
     query = query_text("q")
     return render(
         "staff/search.html",
         block="search_results",
         query=query,
-        results=support.search(query),
+        results=support.search(
+            query,
+            kind=SearchKind.named(request.args.get("kind", "")),
+            page=int_arg("page", 1, low=1, high=100_000),
+        ),
         now=utcnow(),
         staff=_staff(),
     )
@@ -159,6 +166,17 @@ def new_tenant():
                 owner_email=form.owner_email.data,
                 owner_name=form.owner_name.data or "",
                 owner_password=form.owner_password.data,
+                warn_on_same_name=not form.create_anyway.data,
+            )
+        except tenants.SameNameTenant as warning:
+            db.session.rollback()
+            form.keep_password_for_confirmation()
+            return render(
+                "staff/tenant_new.html",
+                form=form,
+                same_name=warning.existing,
+                status=422,
+                staff=staff,
             )
         except ValidationFailed as error:
             form.apply_service_error(error)
@@ -168,7 +186,9 @@ def new_tenant():
             flash(f"Tenant {tenant.name} created; its owner is {owner.email}{emailed}.", "success")
             return redirect(url_for("staff.tenant", public_id=tenant.public_id), code=303)
     status = 422 if form.errors or form.form_errors else 200
-    return render("staff/tenant_new.html", form=form, status=status, staff=staff)
+    if status != 200:
+        db.session.rollback()
+    return render("staff/tenant_new.html", form=form, same_name=None, status=status, staff=staff)
 
 
 @bp.get("/tenants/<public_id>")
@@ -181,6 +201,19 @@ def tenant(public_id: str):
         tenant=found,
         stats=tenants.tenant_stats(found),
         events=audit_log.recent_events(tenant=found, limit=20),
+        staff=_staff(),
+    )
+
+
+@bp.get("/tenants/<public_id>/users")
+def tenant_users(public_id: str):
+    """The tenant's users, 50 at a time in name order (``?after=`` the last one shown)."""
+    found = tenants.get_tenant_by_public_id(public_id)
+    return render(
+        "staff/tenant_users.html",
+        block="users",
+        tenant=found,
+        page=tenants.list_users(found, after=request.args.get("after", "")[:40] or None),
         staff=_staff(),
     )
 
@@ -248,14 +281,24 @@ def restore_org(public_id: str, org_id: str):
     org = orgs.get_org_by_public_id(found, org_id, deleted=True)
     restored = orgs.restore_org(Actor.for_staff(staff), found, org)
     db.session.commit()
-    flash(f"{org.name} is restored with {restored - 1} sub-organization(s).", "success")
+    below = restored - 1
+    with_below = f" with {below} sub-organization{'' if below == 1 else 's'}" if below else ""
+    flash(f"{org.name} is restored{with_below}.", "success")
     return redirect(url_for("staff.tenant_deleted", public_id=found.public_id), code=303)
 
 
-@bp.post("/tenants/<public_id>/suspend")
+@bp.route("/tenants/<public_id>/suspend", methods=["GET", "POST"])
 def suspend_tenant(public_id: str):
     staff = _require(StaffAction.TENANTS_SUSPEND, "suspend tenants")
     found = tenants.get_tenant_by_public_id(public_id)
+    if request.method == "GET":
+        return confirmation_page(
+            title=f"Suspend {found.name}?",
+            question=f"Suspend the tenant {found.name} (/t/{found.slug}/)?",
+            consequence="Its users are refused at once, and stay refused until you reactivate it.",
+            button="Suspend tenant",
+            cancel_url=url_for("staff.tenant", public_id=found.public_id),
+        )
     tenants.suspend_tenant(Actor.for_staff(staff), found)
     db.session.commit()
     flash(f"{found.name} is suspended: its users can no longer sign in.", "success")
@@ -314,11 +357,19 @@ def change_member_role(public_id: str, org_id: str):
     return _back_to(found)
 
 
-@bp.post("/users/<public_id>/orgs/<org_id>/remove")
+@bp.route("/users/<public_id>/orgs/<org_id>/remove", methods=["GET", "POST"])
 def remove_member(public_id: str, org_id: str):
     staff = _require(StaffAction.MEMBERS_MANAGE, "remove members")
     found = accounts.get_user_anywhere(public_id)
     org = orgs.get_org_by_public_id(found.tenant, org_id)
+    if request.method == "GET":
+        return confirmation_page(
+            title=f"Remove {found.display_name} from {org.name}?",
+            question=f"Remove {found.email} from {org.name} in {found.tenant.name}?",
+            consequence="They lose their role there and in its sub-organizations.",
+            button="Remove member",
+            cancel_url=url_for("staff.user", public_id=found.public_id),
+        )
     members.remove_member(Actor.for_staff(staff), found.tenant, org, found)
     db.session.commit()
     flash(f"{found.display_name} is removed from {org.name}.", "success")
@@ -338,11 +389,19 @@ def resend_invitation(public_id: str, invitation_id: str):
     return _back_to(found)
 
 
-@bp.post("/users/<public_id>/invitations/<invitation_id>/revoke")
+@bp.route("/users/<public_id>/invitations/<invitation_id>/revoke", methods=["GET", "POST"])
 def revoke_invitation(public_id: str, invitation_id: str):
     staff = _require(StaffAction.INVITATIONS_MANAGE, "revoke invitations")
     found = accounts.get_user_anywhere(public_id)
     invitation, org = invitations.invitation_to(found, invitation_id)
+    if request.method == "GET":
+        return confirmation_page(
+            title="Revoke the invitation?",
+            question=f"Revoke the invitation of {invitation.email} to {org.name}?",
+            consequence="Its link stops working at once.",
+            button="Revoke invitation",
+            cancel_url=url_for("staff.user", public_id=found.public_id),
+        )
     invitations.revoke(Actor.for_staff(staff), found.tenant, org, invitation)
     db.session.commit()
     flash(f"The invitation to {org.name} is revoked.", "success")
@@ -359,10 +418,18 @@ def send_password_reset(public_id: str):
     return _back_to(found)
 
 
-@bp.post("/users/<public_id>/deactivate")
+@bp.route("/users/<public_id>/deactivate", methods=["GET", "POST"])
 def deactivate_user(public_id: str):
     staff = _require(StaffAction.USERS_MANAGE, "deactivate users")
     found = accounts.get_user_anywhere(public_id)
+    if request.method == "GET":
+        return confirmation_page(
+            title=f"Deactivate {found.display_name}?",
+            question=f"Deactivate {found.email} in {found.tenant.name}?",
+            consequence="They are signed out everywhere and can't sign in until reactivated.",
+            button="Deactivate user",
+            cancel_url=url_for("staff.user", public_id=found.public_id),
+        )
     accounts.deactivate_user(Actor.for_staff(staff), found.tenant, found)
     db.session.commit()
     flash(f"{found.email} is deactivated and signed out everywhere.", "success")
@@ -446,10 +513,18 @@ def staff_accounts():
     )
 
 
-@bp.post("/staff/<public_id>/deactivate")
+@bp.route("/staff/<public_id>/deactivate", methods=["GET", "POST"])
 def deactivate_staff(public_id: str):
     staff = _require(StaffAction.STAFF_MANAGE, "deactivate staff accounts")
     target = accounts.get_staff(public_id)
+    if request.method == "GET":
+        return confirmation_page(
+            title=f"Deactivate {target.display_name}?",
+            question=f"Deactivate the staff account {target.email}?",
+            consequence="They are signed out at once and can't sign in until reactivated.",
+            button="Deactivate staff account",
+            cancel_url=url_for("staff.staff_accounts"),
+        )
     accounts.deactivate_staff(Actor.for_staff(staff), target)
     db.session.commit()
     flash(f"{target.email} is deactivated and signed out everywhere.", "success")
@@ -471,5 +546,39 @@ def reactivate_staff(public_id: str):
 
 @bp.get("/audit")
 def audit():
-    page = audit_log.list_events(page=request.args.get("page", 1, type=int))
-    return render("staff/audit.html", page=page, staff=_staff())
+    """Every tenant's events and the platform's own, filtered by who, what, which tenant
+    and when; filters with a mistake show it next to the field (and no events)."""
+    form = FilterPlatformEventsForm(formdata=request.args)
+    filters, page = None, None
+    if form.validate():
+        filters = PlatformEventFilters(
+            actor=(form.actor.data or "").strip(),
+            action=(form.action.data or "").strip(),
+            tenant=(form.tenant.data or "").strip(),
+            since=form.since.data,
+            until=form.until.data,
+        )
+        page = support.platform_events(filters, page=int_arg("page", 1, low=1, high=100_000))
+    return render(
+        "staff/audit.html",
+        form=form,
+        filters=filters,
+        params=_filter_params(filters),
+        page=page,
+        status=200 if filters is not None else 422,
+        staff=_staff(),
+    )
+
+
+def _filter_params(filters: PlatformEventFilters | None) -> dict[str, str]:
+    """The filters as query-string values, for the pager."""
+    if filters is None:
+        return {}
+    values = {
+        "actor": filters.actor,
+        "action": filters.action,
+        "tenant": filters.tenant,
+        "since": filters.since.isoformat() if filters.since else "",
+        "until": filters.until.isoformat() if filters.until else "",
+    }
+    return {key: value for key, value in values.items() if value}

@@ -12,15 +12,18 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.actors import Actor
 from app.database import one_of
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import (
+    AuditEvent,
     Invitation,
     InvitationStatus,
     Membership,
@@ -55,6 +58,9 @@ from app.services.validation import escape_like
 # pays to fetch by id up to a higher count.
 FEW_MEMBERS = 1000
 FEW_HOLDERS = 2000
+# A removal can be undone for this long, by anyone who may still add members there.
+UNDO_WINDOW = timedelta(minutes=10)
+_UNDO_SALT = "tenantry.members.undo-removal"
 SORTS = {
     "name": (User.name, User.id),
     "-name": (User.name.desc(), User.id.desc()),
@@ -481,17 +487,150 @@ def change_role(
     return membership
 
 
-def remove_member(actor: Actor, tenant: Tenant, org: Organization, user: User) -> None:
+@dataclass(frozen=True)
+class Removal:
+    """What removing a member took away: enough to put it back (``undo_token``)."""
+
+    user: User
+    role: str
+    team_ids: list[str]  # public ids of the org's teams they were in
+    joined_at: datetime
+    event: AuditEvent
+
+
+def remove_member(actor: Actor, tenant: Tenant, org: Organization, user: User) -> Removal:
     granted = actor_access(actor, org)
     _require(granted, Perm.MEMBERS_REMOVE)
     membership = _target_membership(org, user)
     if not can_manage_member(granted, membership.role, role_catalog(tenant.id)):
         raise PermissionDenied(_out_of_reach(membership.role, "remove"))
+    team_ids = list(
+        db.session.scalars(
+            sa.select(Team.public_id)
+            .join(TeamMember, TeamMember.team_id == Team.id)
+            .where(Team.org_id == org.id, TeamMember.user_id == user.id)
+            .order_by(Team.name)
+        )
+    )
     _delete_membership(org, membership)
-    audit.record(
+    event = audit.record(
         actor, "member.removed", tenant=tenant, org=org, target=user,
         before={"role": membership.role},
     )  # fmt: skip
+    db.session.flush()  # the event's public id names the removal in its undo token
+    return Removal(user, membership.role, team_ids, membership.created_at, event)
+
+
+def only_owner(chain: list[OrgRef]) -> int | None:
+    """The user id of the one owner membership in the org and its ancestors (``chain_of``),
+    if there is exactly one: who may neither leave, be removed nor step down. One query."""
+    owners = list(
+        db.session.execute(
+            sa.select(Membership.user_id)
+            .where(one_of(Membership.org_id, [step.id for step in chain]))
+            .where(Membership.role == Role.OWNER)
+            .limit(2)
+        ).scalars()
+    )
+    return owners[0] if len(owners) == 1 else None
+
+
+def _undo_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=_UNDO_SALT)
+
+
+def undo_token(org: Organization, removal: Removal) -> str:
+    """A signed, time-limited note of what a removal took away, for ``restore_member``."""
+    return _undo_signer().dumps(
+        {
+            "org": org.public_id,
+            "user": removal.user.public_id,
+            "role": removal.role,
+            "teams": removal.team_ids,
+            "joined": removal.joined_at.isoformat(),
+            "event": removal.event.public_id,
+        }
+    )
+
+
+def restore_member(
+    actor: Actor, tenant: Tenant, org: Organization, user: User, token: str
+) -> Membership:
+    """Undo a removal (see ``undo_token``): the same direct role, teams and joined date.
+
+    Only within UNDO_WINDOW, once, by someone who may add members with that role here,
+    and only while the person has not become a member again meanwhile."""
+    try:
+        removed = _undo_signer().loads(token, max_age=UNDO_WINDOW.total_seconds())
+    except SignatureExpired:
+        minutes = int(UNDO_WINDOW.total_seconds() // 60)
+        raise Conflict(
+            f"A removal can be undone for {minutes} minutes, and that time has passed: "
+            f"invite {user.display_name} again instead."
+        ) from None
+    except BadSignature:
+        raise ValidationFailed("This undo is not valid: reload the page.") from None
+    if removed.get("org") != org.public_id or removed.get("user") != user.public_id:
+        raise ValidationFailed("This undo is not valid: reload the page.")
+    granted = actor_access(actor, org)
+    _require(granted, Perm.MEMBERS_INVITE)
+    role = removed["role"]
+    _check_grantable(granted, tenant, role)
+    db.session.execute(  # one undo at a time per org (PostgreSQL; SQLite's writers queue)
+        sa.select(Organization.id).where(Organization.id == org.id).with_for_update()
+    )
+    if _direct_membership(org, user) is not None:
+        raise Conflict(f"{user.display_name} is a member of {org.name} again: nothing to undo.")
+    if _restored_since(tenant, org, user, removed["event"]):
+        raise Conflict("That removal has already been undone.")
+    if seat_limit_reached(tenant, org):
+        raise Conflict(seat_limit_message(tenant, org))
+    membership = Membership(
+        org_id=org.id,
+        user_id=user.id,
+        role=role,
+        created_at=datetime.fromisoformat(removed["joined"]),
+        created_by_id=actor.user.id if actor.user else None,
+    )
+    db.session.add(membership)
+    teams = list(
+        db.session.scalars(
+            sa.select(Team)
+            .where(Team.org_id == org.id, one_of(Team.public_id, removed["teams"]))
+            .order_by(Team.name)
+        )
+    )  # the teams still there: one deleted meanwhile stays deleted
+    db.session.add_all(TeamMember(team_id=team.id, user_id=user.id) for team in teams)
+    db.session.flush()
+    audit.record(
+        actor, "member.restored", tenant=tenant, org=org, target=user,
+        after={"role": role, "teams": [team.name for team in teams]},
+    )  # fmt: skip
+    return membership
+
+
+def _restored_since(tenant: Tenant, org: Organization, user: User, removal_id: str) -> bool:
+    """Whether the removal (its event's public id) was undone already: a restore of the
+    same person in the same org recorded after it."""
+    removal = (
+        sa.select(AuditEvent.id)
+        .where(AuditEvent.tenant_id == tenant.id, AuditEvent.public_id == removal_id)
+        .scalar_subquery()
+    )
+    return bool(
+        db.session.scalar(
+            sa.select(
+                sa.select(AuditEvent.id)
+                .where(
+                    AuditEvent.org_id == org.id,
+                    AuditEvent.action == "member.restored",
+                    AuditEvent.target_id == user.public_id,
+                    AuditEvent.id > removal,
+                )
+                .exists()
+            )
+        )
+    )
 
 
 def leave_org(actor: Actor, tenant: Tenant, org: Organization) -> None:

@@ -19,6 +19,7 @@ from flask import (
     make_response,
     redirect,
     request,
+    session,
     stream_with_context,
     url_for,
 )
@@ -38,15 +39,22 @@ from app.policy import (
 )
 from app.services import members, orgs
 from app.web.org.members import bp
-from app.web.org.members.forms import ChangeRoleForm, TransferOwnershipForm
+from app.web.org.members.forms import (
+    OWNER_CONFIRMED,
+    ChangeRoleForm,
+    TransferOwnershipForm,
+    UndoRemovalForm,
+)
 from app.web.rendering import render, wants_fragment
 from app.web.scope import here
 from app.web.search_text import query_text
 from app.web.templating import UrlPattern
-from app.web.views import leave_page, refused_in_row, require
+from app.web.views import confirmation_page, leave_page, refused_in_row, require
 
 PER_PAGE = 50
 TRANSFER_CHOICES = 100
+UNDO_SESSION_KEY = "members_undo"
+UNDO_MINUTES = int(members.UNDO_WINDOW.total_seconds() // 60)
 
 
 def _filters() -> dict[str, str]:
@@ -60,15 +68,20 @@ def _filters() -> dict[str, str]:
     }
 
 
-def _row_context() -> dict[str, Any]:
+def _row_context(chain: list[members.OrgRef] | None = None) -> dict[str, Any]:
     """What a member row needs to know about the viewer, for any number of rows."""
     catalog = role_catalog(here.tenant.id)
     viewer = here.access
+    sole_owner = members.only_owner(chain if chain is not None else members.chain_of(here.org))
 
     def manageable(row: members.MemberRow) -> bool:
         return row.direct_role is not None and can_manage_member(
             viewer, row.direct_role, role_catalog(here.tenant.id)
         )
+
+    def only_owner(row: members.MemberRow) -> bool:
+        """The org's one owner: neither removed nor demoted, so neither is offered."""
+        return row.direct_role == Role.OWNER and row.user.id == sole_owner
 
     grantable = grantable_roles(viewer, catalog)
     return {
@@ -78,8 +91,11 @@ def _row_context() -> dict[str, Any]:
         "grantable": grantable,
         "grantable_keys": {role.key for role in grantable},
         "manageable": manageable,
+        "only_owner": only_owner,
+        "sole_owner_id": sole_owner,
         "role_url": UrlPattern("tenant.org.members.change_role", "member"),
         "remove_url": UrlPattern("tenant.org.members.remove", "member"),
+        "restore_url": UrlPattern("tenant.org.members.restore", "member"),
         "org_url": UrlPattern("tenant.org.dashboard", "org"),
     }
 
@@ -102,16 +118,20 @@ def index():
         per_page=PER_PAGE,
         chain=chain,
     )
+    context = _row_context(chain)
     return render(
         "members/index.html",
         block="results",
         page=page,
         breadcrumbs=chain[:0:-1],  # root first, the org itself left out
-        can_leave=members.is_direct_member(here.org, here.user),
+        # Nothing to leave while support views as someone, or for the only owner.
+        is_direct_member=here.viewing is None and members.is_direct_member(here.org, here.user),
+        is_only_owner=context["sole_owner_id"] == here.user.id,
         can_transfer=can_transfer_ownership(here.access),
         can_invite=here.access.can(Perm.MEMBERS_INVITE),
+        undo=None if wants_fragment() else _pop_undo(),
         **filters,
-        **_row_context(),
+        **context,
     )
 
 
@@ -141,15 +161,28 @@ def _member(public_id: str) -> User:
 
 
 def _row(
-    user: User, *, error: str | None = None, notice: str | None = None, status: int = 200
+    user: User,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+    refresh_access: bool = False,
+    asking_owner: bool = False,
 ) -> Response:
-    if user.id == here.user.id:
-        here.access = access(here.user, here.org)  # the viewer may just have changed their own role
+    """The member's row as it is now (after a refusal: the role they really have)."""
+    if refresh_access and user.id == here.user.id:
+        here.access = access(here.user, here.org)  # the viewer just changed their own role
     row = members.member_row(here.tenant, here.org, user)
     if row is None:
         return _empty()
     return render(
-        "members/_row.html", row=row, error=error, notice=notice, status=status, **_row_context()
+        "members/_row.html",
+        row=row,
+        error=error,
+        notice=notice,
+        asking_owner=asking_owner,
+        status=status,
+        **_row_context(),
     )
 
 
@@ -159,48 +192,141 @@ def _empty() -> Response:
     return response
 
 
-@bp.post("/members/<member>/role")
+def _owner_consequence() -> str:
+    return (
+        f"Owners can do everything in {here.org.name} and the organizations below it, "
+        "including deleting it, removing other owners and transferring ownership."
+    )
+
+
+def _asks_for_ownership(user: User, form: ChangeRoleForm) -> bool:
+    """Granting Owner is asked again; the service still decides whether it may be given
+    (ownership the viewer can't grant goes straight to its refusal)."""
+    if form.data["role"] != Role.OWNER or form.owner_confirmed:
+        return False
+    row = members.member_row(here.tenant, here.org, user)
+    grantable = {role.key for role in grantable_roles(here.access, role_catalog(here.tenant.id))}
+    return row is not None and row.direct_role != Role.OWNER and Role.OWNER in grantable
+
+
+@bp.route("/members/<member>/role", methods=["GET", "POST"])
 def change_role(member: str):
     user = _member(member)
+    if request.method == "GET":  # the row as it is (Cancel on the ownership question)
+        if wants_fragment():
+            return _row(user)
+        return redirect(url_for("tenant.org.members.index"), code=303)
     form = ChangeRoleForm()
     try:
         if not form.validate_on_submit():
             raise ValidationFailed(" ".join(form.role.errors) or "Choose a role.", field="role")
+        if _asks_for_ownership(user, form):
+            if wants_fragment():
+                return _row(user, asking_owner=True)
+            return confirmation_page(
+                title=f"Make {user.display_name} an owner?",
+                question=f"Make {user.display_name} an owner of {here.org.name}?",
+                consequence=_owner_consequence(),
+                button="Make owner",
+                cancel_url=url_for("tenant.org.members.index"),
+                fields={"role": Role.OWNER, "confirm_owner": OWNER_CONFIRMED},
+                danger=False,
+            )
         members.change_role(here.actor, here.tenant, here.org, user, form.data["role"])
     except ServiceError as error:
         return refused_in_row(error, partial(_row, user))
     db.session.commit()
     role = role_catalog(here.tenant.id)[form.data["role"]].name
     if wants_fragment():
-        return _row(user, notice=f"Role changed to {role}.")
+        return _row(user, notice=f"Role changed to {role}.", refresh_access=True)
     flash(f"{user.display_name} is now {role} in {here.org.name}.", "success")
     return redirect(url_for("tenant.org.members.index"), code=303)
 
 
-@bp.post("/members/<member>/remove")
+@bp.route("/members/<member>/remove", methods=["GET", "POST"])
 def remove(member: str):
     user = _member(member)
+    if request.method == "GET":  # without JavaScript, Remove asks on a page of its own
+        require(Perm.MEMBERS_REMOVE)
+        return confirmation_page(
+            title=f"Remove {user.display_name}?",
+            question=f"Remove {user.display_name} from {here.org.name}?",
+            consequence=(
+                "They lose the access their role here gives them and leave this "
+                f"organization's teams. You can undo it for {UNDO_MINUTES} minutes."
+            ),
+            button="Remove",
+            cancel_url=url_for("tenant.org.members.index"),
+        )
     try:
-        members.remove_member(here.actor, here.tenant, here.org, user)
+        removal = members.remove_member(here.actor, here.tenant, here.org, user)
     except ServiceError as error:
         return refused_in_row(error, partial(_row, user))
     db.session.commit()
     if user.id == here.user.id:
         flash(f"You are no longer a member of {here.org.name}.", "success")
         return leave_page(url_for("tenant.orgs.index"))
-    if wants_fragment():
-        return _empty()  # swapped over the row: it disappears
-    flash(f"{user.display_name} is removed from {here.org.name}.", "success")
+    undo = members.undo_token(here.org, removal)
+    message = f"{user.display_name} was removed from {here.org.name}."
+    if wants_fragment():  # swapped over the row: it says what happened, with an Undo
+        return render("members/_removed.html", user=user, message=message, token=undo)
+    session[UNDO_SESSION_KEY] = {"org": here.org.public_id, "user": user.public_id,
+                                 "message": message, "token": undo}  # fmt: skip
     return redirect(url_for("tenant.org.members.index"), code=303)
+
+
+@bp.post("/members/<member>/restore")
+def restore(member: str):
+    """Undo a removal: the person is back with the role, teams and joined date they had."""
+    require(Perm.MEMBERS_READ)
+    user = members.find_tenant_user(here.tenant, member)
+    form = UndoRemovalForm()
+    try:
+        if not form.validate_on_submit():
+            raise ValidationFailed("This undo is not valid: reload the page.")
+        members.restore_member(here.actor, here.tenant, here.org, user, form.data["token"])
+    except ServiceError as error:
+        db.session.rollback()
+        if wants_fragment():
+            return render(
+                "members/_removed.html", user=user, error=error.message, status=error.status_code
+            )
+        flash(error.message, "error")
+        return redirect(url_for("tenant.org.members.index"), code=303)
+    db.session.commit()
+    if wants_fragment():
+        return _row(user, notice="Removal undone.")
+    flash(f"{user.display_name} is back in {here.org.name}, as before.", "success")
+    return redirect(url_for("tenant.org.members.index"), code=303)
+
+
+def _pop_undo() -> dict[str, str] | None:
+    """The Undo offered once after a removal without JavaScript (this org's only)."""
+    undo = session.get(UNDO_SESSION_KEY)
+    if not isinstance(undo, dict) or undo.get("org") != here.org.public_id:
+        return None
+    session.pop(UNDO_SESSION_KEY)
+    return undo
 
 
 # --- the viewer's own membership, and ownership --------------------------------------
 
 
-@bp.post("/members/leave")
+@bp.route("/members/leave", methods=["GET", "POST"])
 def leave():
     if here.access.role is None:
         abort(403, "You are not a member of this organization.")
+    if request.method == "GET":  # without JavaScript, Leave asks on a page of its own
+        return confirmation_page(
+            title=f"Leave {here.org.name}?",
+            question=f"Leave {here.org.name}?",
+            consequence=(
+                "You lose the access your role here gives you. To come back, someone "
+                "will have to invite you again."
+            ),
+            button="Leave organization",
+            cancel_url=url_for("tenant.org.members.index"),
+        )
     members.leave_org(here.actor, here.tenant, here.org)  # refusals go to the error policy
     db.session.commit()
     flash(f"You left {here.org.name}.", "success")

@@ -1,14 +1,19 @@
-from flask import flash, redirect, url_for
+"""Teams of an org: the list and a new team, one team's page (its people, rename,
+delete). Deleting asks first; without JavaScript on a confirmation page."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
 
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.policy import Perm
-from app.services import members, teams
+from app.services import members, orgs, teams
 from app.web.org.teams import bp
 from app.web.org.teams.forms import AddTeamMemberForm, CreateTeamForm, RenameTeamForm
 from app.web.rendering import render
 from app.web.scope import here
-from app.web.views import form_status, require
+from app.web.views import confirmation_page, form_status, require
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -24,7 +29,7 @@ def index():
                 form.apply_service_error(error)
             else:
                 db.session.commit()
-                flash(f"Team {team.name} is created.", "success")
+                flash(f"Team {team.name} created.", "success")
                 return redirect(
                     url_for("tenant.org.teams.team", public_id=team.public_id), code=303
                 )
@@ -32,6 +37,7 @@ def index():
         "teams/index.html",
         org=here.org,
         teams=teams.list_teams(here.org),
+        breadcrumbs=orgs.ancestors(here.org),
         form=form,
         can_manage=here.access.can(Perm.TEAMS_MANAGE),
         status=form_status(form),
@@ -45,6 +51,7 @@ def _team_page(team, *, add_form=None, rename_form=None, status=200):
         "teams/team.html",
         org=here.org,
         team=team,
+        breadcrumbs=orgs.ancestors(here.org),
         people=teams.team_members(team),
         add_form=add_form or AddTeamMemberForm(formdata=None),
         rename_form=rename_form or RenameTeamForm(formdata=None, obj=team),
@@ -78,14 +85,22 @@ def rename(public_id: str):
     return _team_page(found, rename_form=form, status=422)
 
 
-@bp.post("/<public_id>/delete")
+@bp.route("/<public_id>/delete", methods=["GET", "POST"])
 def delete(public_id: str):
     require(Perm.TEAMS_MANAGE)
     found = teams.get_team(here.org, public_id)
     name = found.name
+    if request.method == "GET":  # without JavaScript, Delete team asks on a page of its own
+        return confirmation_page(
+            title=f"Delete the team {name}?",
+            question=f"Delete the team {name}?",
+            consequence=f"Its members stay in {here.org.name}; only the team goes.",
+            button="Delete team",
+            cancel_url=url_for("tenant.org.teams.team", public_id=public_id),
+        )
     teams.delete_team(here.actor, here.tenant, here.org, found)
     db.session.commit()
-    flash(f"Team {name} is deleted.", "success")
+    flash(f"Team {name} deleted.", "success")
     return redirect(url_for("tenant.org.teams.index"), code=303)
 
 
@@ -105,7 +120,7 @@ def add_member(public_id: str):
             form.apply_service_error(error)
         else:
             db.session.commit()
-            flash(f"{person.display_name} is added to {found.name}.", "success")
+            flash(f"{person.display_name} added to {found.name}.", "success")
             return redirect(url_for("tenant.org.teams.team", public_id=public_id), code=303)
     return _team_page(found, add_form=form, status=422)
 
@@ -117,5 +132,5 @@ def remove_member(public_id: str, user_id: str):
     person = members.find_tenant_user(here.tenant, user_id)
     teams.remove_from_team(here.actor, here.tenant, here.org, found, person)
     db.session.commit()
-    flash(f"{person.display_name} is removed from {found.name}.", "success")
+    flash(f"{person.display_name} removed from {found.name}.", "success")
     return redirect(url_for("tenant.org.teams.team", public_id=public_id), code=303)

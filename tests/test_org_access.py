@@ -16,13 +16,20 @@ ROUTES = {
     "new_child": ("POST", "/t/acme/orgs/{org}/new", {"name": "Sub"}),
     "settings_page": ("GET", "/t/acme/orgs/{org}/settings", None),
     "settings": ("POST", "/t/acme/orgs/{org}/settings", {"name": "Renamed", "slug": "engineering"}),
+    "metadata_page": ("GET", "/t/acme/orgs/{org}/settings/metadata", None),
     "data": (
         "POST",
-        "/t/acme/orgs/{org}/settings/data",
+        "/t/acme/orgs/{org}/settings/metadata",
         {"field_name": "settings", "rows-0-key": "tz", "rows-0-value": "UTC"},
     ),
-    "move": ("POST", "/t/acme/orgs/{org}/move", {"parent": ""}),
-    "delete": ("POST", "/t/acme/orgs/{org}/delete", None),
+    "move_page": ("GET", "/t/acme/orgs/{org}/settings/move", None),
+    "move": ("POST", "/t/acme/orgs/{org}/settings/move", {"parent": ""}),
+    "danger_zone_page": ("GET", "/t/acme/orgs/{org}/settings/danger-zone", None),
+    "delete": (
+        "POST",
+        "/t/acme/orgs/{org}/settings/danger-zone",
+        {"confirm_name": "Engineering"},
+    ),
 }
 
 # What each visitor gets: 2xx/3xx allowed, 403 refused. Roles are held in the parent
@@ -38,7 +45,9 @@ ALLOWED = {
         "new_child",
         "settings_page",
         "settings",
+        "metadata_page",
         "data",
+        "move_page",
     },
     "owner": set(ROUTES) - {"move"},
     "tenant_admin": set(ROUTES),

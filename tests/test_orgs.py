@@ -197,7 +197,10 @@ def test_move_to_another_tenants_org_is_refused(client, signed_in_owner, create_
 def test_delete_hides_the_subtree_everywhere_and_restore_brings_it_back(
     app, client, world, signed_in_owner
 ):
-    assert client.post("/t/acme/orgs/engineering/delete").status_code == 303
+    deleted = client.post(
+        "/t/acme/orgs/engineering/settings/danger-zone", data={"confirm_name": "Engineering"}
+    )
+    assert deleted.status_code == 303
     for slug in ("engineering", "platform"):
         assert client.get(f"/t/acme/orgs/{slug}/").status_code == 404
     tree = client.get("/t/acme/orgs/acme-hq/children").get_data(as_text=True)
@@ -217,9 +220,14 @@ def test_delete_hides_the_subtree_everywhere_and_restore_brings_it_back(
     assert {"org.deleted", "org.restored"} <= set(actions)
 
 
+def _delete(client, slug: str, name: str):
+    """Delete an org as its Danger zone page does: its name typed."""
+    return client.post(f"/t/acme/orgs/{slug}/settings/danger-zone", data={"confirm_name": name})
+
+
 def test_restore_brings_back_only_what_was_deleted_with_it(app, client, world, signed_in_owner):
-    client.post("/t/acme/orgs/platform/delete")
-    client.post("/t/acme/orgs/engineering/delete")
+    _delete(client, "platform", "Platform")
+    _delete(client, "engineering", "Engineering")
     engineering = world.engineering
     client.post(f"/t/acme/orgs/deleted/{engineering.public_id}/restore")
     assert client.get("/t/acme/orgs/engineering/").status_code == 200
@@ -227,7 +235,7 @@ def test_restore_brings_back_only_what_was_deleted_with_it(app, client, world, s
 
 
 def test_only_tenant_owners_restore(client, auth, tenant, create_user, world, signed_in_owner):
-    client.post("/t/acme/orgs/engineering/delete")
+    _delete(client, "engineering", "Engineering")
     admin = create_user(tenant, tenant_role=TenantRole.ADMIN)
     auth.logout("acme")
     auth.login(admin)
@@ -302,6 +310,7 @@ def test_names_and_metadata_are_escaped_everywhere(client, signed_in_owner):
         "/t/acme/orgs/",
         "/t/acme/orgs/engineering/",
         "/t/acme/orgs/engineering/settings",
+        "/t/acme/orgs/engineering/settings/metadata",
         "/t/acme/orgs/?q=script",
         "/t/acme/orgs/engineering/children",
         "/t/acme/orgs/switch",
@@ -347,7 +356,10 @@ def test_personal_org_at_sign_up_cannot_be_deleted(app, client, create_tenant):
         org = db.session.scalar(sa.select(Organization).where(Organization.is_personal))
         membership = db.session.scalar(sa.select(Membership).where(Membership.org_id == org.id))
         assert membership.role == "owner"
-    response = client.post("/t/open/orgs/pat-s-organization/delete")
+    response = client.post(
+        "/t/open/orgs/pat-s-organization/settings/danger-zone",
+        data={"confirm_name": "Pat's organization"},
+    )
     assert response.status_code == 409
     assert client.get("/t/open/orgs/pat-s-organization/").status_code == 200
 

@@ -1,18 +1,26 @@
-"""One organization's settings: its name and address, its metadata, where it sits in the
-tree, and deleting it."""
+"""One organization's settings, a page each: General (name, address, logo), Metadata,
+Move, and the Danger zone.
+
+Each page's forms post to the page's own URL, so a form shown again with its errors
+keeps the page's address, and reloading it is a plain GET of the page. The addresses the
+forms posted to before the pages were split (``/settings/data``, ``/move``, ``/delete``)
+answer with the same views (see the end of this module)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, url_for
+from dataclasses import dataclass
+
+from flask import abort, flash, g, redirect, request, url_for
 from wtforms import SelectChoice
 
-from app.errors import NotFound, ValidationFailed
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
+from app.models import Organization
 from app.policy import Perm
-from app.services import org_data, orgs
+from app.services import org_data, org_deletion, orgs
 from app.web.org import bp
-from app.web.orgs.forms import MoveOrgForm, UpdateOrgDataForm, UpdateOrgForm
-from app.web.rendering import render
+from app.web.orgs.forms import DeleteOrgForm, MoveOrgForm, UpdateOrgDataForm, UpdateOrgForm
+from app.web.rendering import render, wants_fragment
 from app.web.scope import here
 from app.web.views import form_status, require
 
@@ -21,6 +29,42 @@ DATA_TITLES = {
     "private_metadata": "Private metadata",
     "settings": "Settings",
 }
+
+
+@dataclass(frozen=True)
+class SettingsPage:
+    endpoint: str
+    label: str
+    needs: tuple[str, ...]  # every permission it takes
+
+
+SETTINGS_PAGES = (
+    SettingsPage("tenant.org.settings", "General", (Perm.ORG_UPDATE,)),
+    SettingsPage(
+        "tenant.org.settings_metadata", "Metadata", (Perm.ORG_UPDATE, Perm.SETTINGS_UPDATE)
+    ),
+    SettingsPage("tenant.org.settings_move", "Move", (Perm.ORG_UPDATE,)),
+    SettingsPage("tenant.org.settings_danger", "Danger zone", (Perm.ORG_DELETE,)),
+)
+
+
+def _open_pages() -> list[SettingsPage]:
+    return [page for page in SETTINGS_PAGES if all(map(here.access.can, page.needs))]
+
+
+def _page(template: str, org: Organization, *, status: int = 200, **context):
+    return render(
+        template,
+        org=org,
+        breadcrumbs=orgs.ancestors(org),
+        settings_pages=_open_pages(),
+        access=here.access,
+        status=status,
+        **context,
+    )
+
+
+# --- General ---------------------------------------------------------------------------
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -46,72 +90,114 @@ def settings():
             return redirect(url_for("tenant.org.settings", org=org.slug), code=303)
         db.session.rollback()  # an unsaved rename must not leak into the page's links
         org = orgs.get_org(here.tenant, g.org_slug)
-    return _settings_page(org, general_form=form, status=form_status(form))
+    return _page("orgs/settings/general.html", org, form=form, status=form_status(form))
 
 
-@bp.post("/settings/data")
-def update_data():
-    # The form lives on the settings page, which shows private metadata: that page's
-    # permission as well as the section's.
+# --- Metadata --------------------------------------------------------------------------
+
+
+@bp.route("/settings/metadata", methods=["GET", "POST"])
+def settings_metadata():
+    # Private metadata is on this page: the settings permission as well as the org's.
     require(Perm.ORG_UPDATE)
     require(Perm.SETTINGS_UPDATE)
-    form = UpdateOrgDataForm()
-    field_name = form.field_name.data
-    if field_name not in DATA_TITLES:
-        abort(400, "Unknown settings section.")
-    if form.validate_on_submit():
-        rows = [(row.key.data or "", row.value.data or "") for row in form.rows]
-        try:
-            data = org_data.from_rows(field_name, rows)
-            org_data.update(here.actor, here.tenant, here.org, field_name, data)
-        except ValidationFailed as error:
-            form.form_errors.append(error.message)
-        else:
-            db.session.commit()
-            flash(f"{DATA_TITLES[field_name]} saved.", "success")
-            return redirect(
-                url_for("tenant.org.settings", _anchor=field_name.replace("_", "-")), code=303
+    submitted = None
+    if request.method == "POST":
+        submitted = UpdateOrgDataForm()
+        field_name = submitted.field_name.data
+        if field_name not in DATA_TITLES:
+            abort(400, "Unknown settings section.")
+        if submitted.validate_on_submit():
+            rows = [(row.key.data or "", row.value.data or "") for row in submitted.rows]
+            try:
+                data = org_data.from_rows(field_name, rows)
+                org_data.update(here.actor, here.tenant, here.org, field_name, data)
+            except ValidationFailed as error:
+                submitted.form_errors.append(error.message)
+            else:
+                db.session.commit()
+                flash(f"{DATA_TITLES[field_name]} saved.", "success")
+                return redirect(
+                    url_for("tenant.org.settings_metadata", _anchor=data_form_id(field_name)),
+                    code=303,
+                )
+        elif any(submitted.rows.errors) and not submitted.form_errors:
+            submitted.form_errors.append(
+                f"Keys are at most {org_data.MAX_KEY_LENGTH} characters, "
+                f"values at most {org_data.MAX_VALUE_LENGTH:,}."
             )
-    return _settings_page(here.org, data_form=form, status=422)
+    forms = {name: _data_form(name, submitted) for name in DATA_TITLES}
+    return _page(
+        "orgs/settings/metadata.html",
+        here.org,
+        data_forms=forms,
+        data_titles=DATA_TITLES,
+        status=422 if submitted is not None else 200,
+    )
 
 
-@bp.post("/move")
-def move():
+def data_form_id(field_name: str) -> str:
+    return field_name.replace("_", "-") + "-form"
+
+
+def _data_form(field_name: str, submitted: UpdateOrgDataForm | None) -> UpdateOrgDataForm:
+    """The form for one document: the one just submitted (with its errors), or the org's
+    current rows and three empty ones to add to."""
+    if submitted is not None and submitted.field_name.data == field_name:
+        return submitted
+    current = getattr(here.org, field_name) or {}
+    rows = [{"key": k, "value": org_data.format_value(v)} for k, v in current.items()]
+    rows += [{"key": "", "value": ""}] * 3
+    return UpdateOrgDataForm(formdata=None, field_name=field_name, rows=rows)
+
+
+# --- Move ------------------------------------------------------------------------------
+
+
+@bp.route("/settings/move", methods=["GET", "POST"])
+def settings_move():
     require(Perm.ORG_UPDATE)
+    org = here.org
     form = MoveOrgForm()
-    form.parent.choices = _parent_choices(here.org)
-    if form.validate_on_submit():
+    form.parent.choices = _parent_choices(org)
+    refused_with: int | None = None
+    if not form.is_submitted():
+        form.parent.data = _current_parent_id(org)
+    elif form.validate():
         try:
             new_parent = (
                 orgs.get_org_by_public_id(here.tenant, form.parent.data)
                 if form.parent.data
                 else None
             )
-            orgs.move_org(here.actor, here.tenant, here.org, new_parent)
+            orgs.move_org(here.actor, here.tenant, org, new_parent)
         except ValidationFailed as error:
             form.apply_service_error(error)
         except NotFound:
-            form.parent.errors = ["That organization no longer exists."]
+            form.parent.errors = ["That organization no longer exists: choose another."]
+        except (PermissionDenied, Conflict) as error:
+            if wants_fragment():
+                raise  # the error policy's fragment, as for any refused htmx request
+            # Refused for where it would go (or where it is): said next to the choice,
+            # under the refusal's own status.
+            form.parent.errors = [error.message]
+            refused_with = error.status_code
         else:
             db.session.commit()
-            flash(f"{here.org.name} is moved.", "success")
-            return redirect(url_for("tenant.org.dashboard"), code=303)
-    return _settings_page(here.org, move_form=form, status=422)
+            flash(f"{org.name} moved.", "success")
+            return redirect(url_for("tenant.org.settings_move", org=org.slug), code=303)
+        db.session.rollback()
+    status = refused_with or form_status(form)
+    return _page("orgs/settings/move.html", org, form=form, status=status)
 
 
-@bp.post("/delete")
-def delete():
-    require(Perm.ORG_DELETE)
-    org = here.org
-    hidden = orgs.delete_org(here.actor, here.tenant, org)
-    db.session.commit()
-    below = hidden - 1
-    suffix = f" with {below} sub-organization{'s' if below != 1 else ''}" if below else ""
-    flash(f"{org.name} is deleted{suffix}. A tenant owner can restore it.", "success")
-    return redirect(url_for("tenant.orgs.index"), code=303)
+def _current_parent_id(org: Organization) -> str:
+    if org.parent_id is None:
+        return ""
+    return orgs.public_ids([org.parent_id]).get(org.parent_id, "")
 
 
-def _parent_choices(org) -> list[SelectChoice]:
+def _parent_choices(org: Organization) -> list[SelectChoice]:
     candidates = orgs.org_choices_for_move(here.tenant, org, here.user)
     # Indented by depth (non-breaking spaces survive in an <option>), so the list reads as the tree.
     return [SelectChoice("", "— Top level —")] + [
@@ -120,29 +206,44 @@ def _parent_choices(org) -> list[SelectChoice]:
     ]
 
 
-def _settings_page(org, *, general_form=None, data_form=None, move_form=None, status=200):
-    data_forms = {}
-    for field_name in DATA_TITLES:
-        if data_form is not None and data_form.field_name.data == field_name:
-            data_forms[field_name] = data_form
-            continue
-        current = getattr(org, field_name) or {}
-        rows = [{"key": k, "value": org_data.format_value(v)} for k, v in current.items()]
-        rows += [{"key": "", "value": ""}] * 3
-        data_forms[field_name] = UpdateOrgDataForm(formdata=None, field_name=field_name, rows=rows)
-    breadcrumbs = orgs.ancestors(org)
-    if move_form is None:
-        move_form = MoveOrgForm(formdata=None)
-        move_form.parent.choices = _parent_choices(org)
-        move_form.parent.data = breadcrumbs[-1].public_id if breadcrumbs else ""
-    return render(
-        "orgs/settings.html",
-        org=org,
-        breadcrumbs=breadcrumbs,
-        general_form=general_form or UpdateOrgForm(formdata=None, obj=org),
-        data_forms=data_forms,
-        data_titles=DATA_TITLES,
-        move_form=move_form,
-        access=here.access,
-        status=status,
+# --- Danger zone -----------------------------------------------------------------------
+
+
+@bp.route("/settings/danger-zone", methods=["GET", "POST"])
+def settings_danger():
+    """Deleting the org and everything below it. This page is its confirmation, with
+    JavaScript or without: it takes the org's name, typed."""
+    require(Perm.ORG_DELETE)
+    org = here.org
+    form = DeleteOrgForm(org_name=org.name)
+    refused_with: int | None = None
+    if form.validate_on_submit():
+        try:
+            hidden = orgs.delete_org(here.actor, here.tenant, org)
+        except Conflict as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+            refused_with = error.status_code
+        else:
+            db.session.commit()
+            below = hidden - 1
+            went = f" with {below} sub-organization{'' if below == 1 else 's'}" if below else ""
+            flash(f"{org.name} deleted{went}. A tenant owner can restore it.", "success")
+            return redirect(url_for("tenant.orgs.index"), code=303)
+    return _page(
+        "orgs/settings/danger.html",
+        org,
+        form=form,
+        preview=org_deletion.preview(here.tenant, org),
+        status=refused_with or form_status(form),
     )
+
+
+# The addresses these forms posted to before settings had a page each, kept working:
+# registered after the pages' own, so ``url_for`` builds the new ones.
+for old_address, view in (
+    ("/settings/data", settings_metadata),
+    ("/move", settings_move),
+    ("/delete", settings_danger),
+):
+    bp.add_url_rule(old_address, view_func=view, methods=["GET", "POST"])

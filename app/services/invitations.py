@@ -7,6 +7,7 @@ old link dead) or revoked. Its email is queued in the outbox with the invitation
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +22,7 @@ from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.ids import PREFIXES, new_public_id
 from app.models import (
+    ActorType,
     Invitation,
     InvitationStatus,
     Membership,
@@ -35,6 +37,7 @@ from app.models import (
 from app.policy import Perm, actor_access, grantable_roles, role_catalog
 from app.services import accounts, audit, email_verification, lookup, members, orgs
 from app.services.pagination import Page, paginate
+from app.services.single_use_links import MAX_TOKEN_LENGTH
 from app.services.validation import check_text, normalize_email
 
 MAX_ADDRESSES = 1000
@@ -370,12 +373,18 @@ def get_invitation(org: Organization, public_id: str) -> Invitation:
 
 
 def resend(actor: Actor, tenant: Tenant, org: Organization, invitation: Invitation) -> Invitation:
-    """A new token and a renewed expiry; the link in the earlier email stops working."""
+    """A new token and a fresh expiry; the link in the earlier email stops working.
+
+    An expired invitation comes back to life this way, under the rules of sending a new
+    one: not to someone who has joined or been invited again since, and only with a free
+    seat. Both kinds count toward the inviter's hourly limit."""
     require_inviter(actor, org)
     _require_could_send(actor, tenant, org, invitation, "resend")
-    if invitation.status != InvitationStatus.PENDING:
-        raise Conflict(f"This invitation is {invitation.status}: invite the person again instead.")
     now = utcnow()
+    state = invitation.effective_status(now)
+    if state not in (InvitationStatus.PENDING, InvitationStatus.EXPIRED):
+        raise Conflict(f"This invitation was {state}: invite the person again instead.")
+    _check_rate(actor, tenant, 1)
     if invitation.last_sent_at and invitation.last_sent_at > now - timedelta(hours=1):
         if invitation.sent_count >= RESENDS_PER_HOUR:
             raise RateLimited(
@@ -383,7 +392,10 @@ def resend(actor: Actor, tenant: Tenant, org: Organization, invitation: Invitati
             )
     else:
         invitation.sent_count = 0
+    if state == InvitationStatus.EXPIRED:
+        _require_room_to_revive(tenant, org, invitation)
     token = new_token()
+    invitation.status = InvitationStatus.PENDING
     invitation.token_hash = hash_token(token)
     invitation.expires_at = now + timedelta(days=tenant.invitation_days)
     invitation.sent_count += 1
@@ -393,8 +405,23 @@ def resend(actor: Actor, tenant: Tenant, org: Organization, invitation: Invitati
         db.session.get(User, invitation.inviter_id) if invitation.inviter_id else None
     )
     _queue_email(tenant, org, invitation, token, inviter=inviter)
-    audit.record(actor, "invitation.resent", tenant=tenant, org=org, target=invitation)
+    revived = {"before": {"status": state}, "after": {"status": InvitationStatus.PENDING}}
+    audit.record(
+        actor, "invitation.resent", tenant=tenant, org=org, target=invitation,
+        **(revived if state == InvitationStatus.EXPIRED else {}),
+    )  # fmt: skip
     return invitation
+
+
+def _require_room_to_revive(tenant: Tenant, org: Organization, invitation: Invitation) -> None:
+    """What inviting the address afresh would check: a reason to, and a seat."""
+    email = invitation.email
+    if _member_emails(tenant, org, [email]):
+        raise Conflict(f"{email} has joined {org.name} since: there is nothing to resend.")
+    if _pending_emails(org, [email]):
+        raise Conflict(f"{email} has a newer invitation to {org.name} waiting already.")
+    if members.seat_limit_reached(tenant, org):
+        raise Conflict(members.seat_limit_message(tenant, org))
 
 
 def revoke(actor: Actor, tenant: Tenant, org: Organization, invitation: Invitation) -> Invitation:
@@ -418,19 +445,85 @@ def revoke(actor: Actor, tenant: Tenant, org: Organization, invitation: Invitati
 
 
 def find_by_token(token: str) -> Invitation | None:
-    """The invitation a link names, if it is still usable; None for anything else."""
-    if not token or len(token) > 100:
-        return None
-    invitation = db.session.scalar(
-        sa.select(Invitation).where(Invitation.token_hash == hash_token(token))
-    )
-    if invitation is None or invitation.effective_status(utcnow()) != InvitationStatus.PENDING:
-        return None
-    org = db.session.get(Organization, invitation.org_id)
-    tenant = db.session.get(Tenant, invitation.tenant_id)
-    if org is None or org.is_deleted or tenant is None or tenant.is_suspended or tenant.deleted_at:
+    """The invitation a link names, if it is still usable; None for anything else
+    (``why_dead`` then says why)."""
+    invitation = _by_token(token)
+    if invitation is None or _dead_reason(invitation) is not None:
         return None
     return invitation
+
+
+def _by_token(token: str) -> Invitation | None:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return db.session.scalar(
+        sa.select(Invitation).where(Invitation.token_hash == hash_token(token))
+    )
+
+
+class DeadReason:
+    """Why a link (an invitation's or a join link's) no longer works."""
+
+    UNKNOWN = "unknown"  # no link has this token: replaced by a newer one, or mistyped
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    USED_UP = "used up"  # a join link whose places are all taken
+    ORG_GONE = "org gone"  # its organization was deleted
+    WORKSPACE_CLOSED = "workspace closed"  # its tenant is suspended or deleted
+
+
+@dataclass(frozen=True)
+class DeadLink:
+    """A link that no longer works, why, and what it was for (nothing, when unknown)."""
+
+    reason: str
+    tenant: Tenant | None = None
+    org: Organization | None = None
+    inviter: User | None = None
+    accepted_by_id: int | None = None
+
+
+def workspace_closed(tenant: Tenant | None) -> bool:
+    return tenant is None or tenant.is_suspended or tenant.deleted_at is not None
+
+
+def unjoinable_reason(org: Organization | None, tenant: Tenant | None) -> str | None:
+    """Why nobody can join ``org`` of ``tenant`` any more, if that is so."""
+    if workspace_closed(tenant):
+        return DeadReason.WORKSPACE_CLOSED
+    if org is None or org.is_deleted:
+        return DeadReason.ORG_GONE
+    return None
+
+
+def _dead_reason(invitation: Invitation) -> str | None:
+    state = invitation.effective_status(utcnow())
+    if state != InvitationStatus.PENDING:
+        return state  # expired, revoked, accepted, declined: DeadReason's words
+    org = db.session.get(Organization, invitation.org_id)
+    tenant = db.session.get(Tenant, invitation.tenant_id)
+    return unjoinable_reason(org, tenant)
+
+
+def why_dead(token: str) -> DeadLink:
+    """Why the invitation link ``token`` no longer works, and whose it was. Meant for a
+    token ``find_by_token`` turned down."""
+    invitation = _by_token(token)
+    if invitation is None:
+        return DeadLink(DeadReason.UNKNOWN)
+    tenant = db.session.get(Tenant, invitation.tenant_id)
+    if workspace_closed(tenant):
+        return DeadLink(DeadReason.WORKSPACE_CLOSED)  # and nothing more about it
+    inviter = db.session.get(User, invitation.inviter_id) if invitation.inviter_id else None
+    return DeadLink(
+        _dead_reason(invitation) or DeadReason.UNKNOWN,
+        tenant=tenant,
+        org=db.session.get(Organization, invitation.org_id),
+        inviter=inviter,
+        accepted_by_id=invitation.accepted_user_id,
+    )
 
 
 NO_LONGER_VALID = "This invitation is no longer valid."
@@ -545,8 +638,18 @@ def decline(invitation: Invitation, user: User | None) -> None:
     _spend(invitation, InvitationStatus.DECLINED, None)
     tenant = db.session.get(Tenant, invitation.tenant_id)
     org = db.session.get(Organization, invitation.org_id)
-    actor = Actor.for_user(user) if user else Actor.anonymous()
-    audit.record(actor, "invitation.declined", tenant=tenant, org=org, target=invitation)
+    audit.record(
+        _invitee(invitation, user), "invitation.declined", tenant=tenant, org=org,
+        target=invitation,
+    )  # fmt: skip
+
+
+def _invitee(invitation: Invitation, user: User | None) -> Actor:
+    """Who answered: the signed-in invitee, or else the holder of the emailed link, who
+    is named by the address it was sent to (holding the link proves it)."""
+    if user is not None:
+        return Actor.for_user(user)
+    return dataclasses.replace(Actor.anonymous(), type=ActorType.USER, label=invitation.email)
 
 
 def pending_for(user: User) -> list[tuple[Invitation, Organization]]:

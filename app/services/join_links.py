@@ -16,6 +16,8 @@ from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import JoinLink, Organization, Tenant, User, utcnow
 from app.services import audit, email_verification, invitations, members, tenants
+from app.services.invitations import DeadLink, DeadReason
+from app.services.single_use_links import MAX_TOKEN_LENGTH
 from app.services.validation import email_domain
 
 MAX_USES = 100_000
@@ -84,13 +86,18 @@ def list_links(org: Organization) -> list[JoinLink]:
     )
 
 
-def revoke(actor: Actor, tenant: Tenant, org: Organization, public_id: str) -> JoinLink:
-    invitations.require_inviter(actor, org)
+def get_link(org: Organization, public_id: str) -> JoinLink:
     link = db.session.scalar(
         sa.select(JoinLink).where(JoinLink.org_id == org.id, JoinLink.public_id == public_id)
     )
     if link is None:
         raise NotFound("No such join link.")
+    return link
+
+
+def revoke(actor: Actor, tenant: Tenant, org: Organization, public_id: str) -> JoinLink:
+    invitations.require_inviter(actor, org)
+    link = get_link(org, public_id)
     if link.revoked_at is None:
         link.revoked_at = utcnow()
         audit.record(
@@ -110,16 +117,43 @@ def state(link: JoinLink) -> str:
 
 
 def find_by_token(token: str) -> JoinLink | None:
-    if not token or len(token) > 100:
-        return None
-    link = db.session.scalar(sa.select(JoinLink).where(JoinLink.token_hash == hash_token(token)))
-    if link is None or state(link) != "active":
-        return None
-    org = db.session.get(Organization, link.org_id)
-    tenant = db.session.get(Tenant, link.tenant_id)
-    if org is None or org.is_deleted or tenant is None or tenant.is_suspended:
+    """The join link ``token`` names, if it still lets people join (else ``why_dead``)."""
+    link = _by_token(token)
+    if link is None or _dead_reason(link) is not None:
         return None
     return link
+
+
+def _by_token(token: str) -> JoinLink | None:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return db.session.scalar(sa.select(JoinLink).where(JoinLink.token_hash == hash_token(token)))
+
+
+def _dead_reason(link: JoinLink) -> str | None:
+    link_state = state(link)
+    if link_state != "active":
+        return link_state  # revoked, expired, used up: DeadReason's words
+    return invitations.unjoinable_reason(
+        db.session.get(Organization, link.org_id), db.session.get(Tenant, link.tenant_id)
+    )
+
+
+def why_dead(token: str) -> DeadLink:
+    """Why the join link ``token`` no longer works, and whose it was."""
+    link = _by_token(token)
+    if link is None:
+        return DeadLink(DeadReason.UNKNOWN)
+    tenant = db.session.get(Tenant, link.tenant_id)
+    if invitations.workspace_closed(tenant):
+        return DeadLink(DeadReason.WORKSPACE_CLOSED)
+    creator = db.session.get(User, link.created_by_id) if link.created_by_id else None
+    return DeadLink(
+        _dead_reason(link) or DeadReason.UNKNOWN,
+        tenant=tenant,
+        org=db.session.get(Organization, link.org_id),
+        inviter=creator,
+    )
 
 
 def join(link: JoinLink, user: User) -> Organization:

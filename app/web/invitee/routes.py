@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from app.errors import ServiceError, ValidationFailed
 from app.extensions import db, limiter
 from app.models import Invitation, Organization, Tenant, User, utcnow
-from app.policy import role_catalog
-from app.services import accounts, invitations, join_links
+from app.policy import Perm, access, role_catalog
+from app.services import accounts, invitations, join_links, members
+from app.services.invitations import DeadLink, DeadReason
 from app.web.invitee import bp
 from app.web.invitee.forms import AcceptWithSignInForm, AcceptWithSignUpForm
 from app.web.rendering import render
@@ -21,8 +22,40 @@ def _signed_in_user(tenant_id: int) -> User | None:
     return account if isinstance(account, User) and account.tenant_id == tenant_id else None
 
 
-def _no_longer_valid():
-    return render("invitations/invalid.html", status=410)
+def _can_open(user: User | None, org: Organization | None) -> bool:
+    return (
+        user is not None
+        and org is not None
+        and not org.is_deleted
+        and (access(user, org).can(Perm.ORG_READ))
+    )
+
+
+def _dead_page(dead: DeadLink, *, join_link: bool = False):
+    """A link that no longer works: why, and the way on from here (the org, for someone
+    who can open it; signing in, for anyone else)."""
+    user = _signed_in_user(dead.tenant.id) if dead.tenant is not None else None
+    account = current_user._get_current_object()
+    elsewhere = (
+        account.tenant
+        if isinstance(account, User) and dead.tenant is not None and user is None
+        else None
+    )
+    return render(
+        "invitations/invalid.html",
+        dead=dead,
+        reasons=DeadReason,
+        join_link=join_link,
+        user=user,
+        in_org=_can_open(user, dead.org),
+        accepted_here=user is not None and user.id == dead.accepted_by_id,
+        elsewhere=elsewhere,
+        status=410,
+    )
+
+
+def _no_longer_valid(token: str):
+    return _dead_page(invitations.why_dead(token))
 
 
 def _context(invitation: Invitation) -> dict:
@@ -52,7 +85,7 @@ def show(token: str):
     changes anything."""
     invitation = invitations.find_by_token(token)
     if invitation is None:
-        return _no_longer_valid()
+        return _no_longer_valid(token)
     context = _context(invitation)
     user = _signed_in_user(invitation.tenant_id)
     if user is not None:
@@ -92,7 +125,7 @@ def _invitation_page(
 def accept(token: str):
     invitation = invitations.find_by_token(token)
     if invitation is None:
-        return _no_longer_valid()
+        return _no_longer_valid(token)
     user = _signed_in_user(invitation.tenant_id)
     if user is None:
         return redirect(url_for("invitee.show", token=token), code=303)
@@ -100,7 +133,7 @@ def accept(token: str):
         org = invitations.accept(invitation, user, through_link=True)
     except invitations.NoLongerValid:
         db.session.rollback()
-        return _no_longer_valid()
+        return _no_longer_valid(token)
     db.session.commit()
     return _welcome(org, db.session.get(Tenant, invitation.tenant_id))
 
@@ -110,7 +143,7 @@ def accept(token: str):
 def sign_up(token: str):
     invitation = invitations.find_by_token(token)
     if invitation is None:
-        return _no_longer_valid()
+        return _no_longer_valid(token)
     form = AcceptWithSignUpForm()
     if form.validate_on_submit():
         try:
@@ -119,7 +152,7 @@ def sign_up(token: str):
             )
         except invitations.NoLongerValid:
             db.session.rollback()
-            return _no_longer_valid()
+            return _no_longer_valid(token)
         except ValidationFailed as error:
             db.session.rollback()
             form.apply_service_error(error)
@@ -140,7 +173,7 @@ def sign_up(token: str):
 def sign_in(token: str):
     invitation = invitations.find_by_token(token)
     if invitation is None:
-        return _no_longer_valid()
+        return _no_longer_valid(token)
     form = AcceptWithSignInForm()
     tenant = db.session.get(Tenant, invitation.tenant_id)
     if form.validate_on_submit():
@@ -154,7 +187,7 @@ def sign_in(token: str):
             org = invitations.accept(invitation, user, through_link=True)
         except invitations.NoLongerValid:
             db.session.rollback()
-            return _no_longer_valid()
+            return _no_longer_valid(token)
         except ValidationFailed as error:
             db.session.rollback()
             form.apply_service_error(error)
@@ -169,14 +202,14 @@ def sign_in(token: str):
 def decline(token: str):
     invitation = invitations.find_by_token(token)
     if invitation is None:
-        return _no_longer_valid()
+        return _no_longer_valid(token)
     user = _signed_in_user(invitation.tenant_id)
     context = _context(invitation)
     try:
         invitations.decline(invitation, user)
     except invitations.NoLongerValid:
         db.session.rollback()
-        return _no_longer_valid()
+        return _no_longer_valid(token)
     db.session.commit()
     return render("invitations/declined.html", **context)
 
@@ -186,7 +219,7 @@ def switch_account(token: str):
     """Signed in as someone else: sign out, then come back to the invitation."""
     invitation = invitations.find_by_token(token)
     if invitation is None:
-        return _no_longer_valid()
+        return _no_longer_valid(token)
     account = current_user._get_current_object() if current_user.is_authenticated else None
     end_session(account)
     db.session.commit()
@@ -200,13 +233,11 @@ def switch_account(token: str):
 def join(token: str):
     link = join_links.find_by_token(token)
     if link is None:
-        return render("invitations/invalid.html", join_link=True, status=410)
+        return _dead_page(join_links.why_dead(token), join_link=True)
     tenant = db.session.get(Tenant, link.tenant_id)
     org = db.session.get(Organization, link.org_id)
     user = _signed_in_user(link.tenant_id)
     error = None
-    from flask import request
-
     if request.method == "POST":
         if user is None:
             abort(403, "Sign in first.")
@@ -228,6 +259,7 @@ def join(token: str):
         user=user,
         role_name=role.name if role else link.role,
         error=error,
+        in_org=user is not None and members.member_row(tenant, org, user) is not None,
         unverified=user is not None and not user.email_verified,
         status=422 if error else 200,
     )

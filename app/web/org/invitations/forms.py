@@ -48,7 +48,10 @@ class InviteMembersForm(BaseForm):
     teams = MultiCheckboxField("Teams", choices=[])
     message = TextAreaField(
         "Personal message",
-        validators=[Optional(), Length(max=MAX_MESSAGE)],
+        validators=[
+            Optional(),
+            Length(max=MAX_MESSAGE, message=f"Use at most {MAX_MESSAGE} characters."),
+        ],
         description=f"Optional; included in the email. At most {MAX_MESSAGE} characters.",
         render_kw={"rows": 3},
     )
@@ -115,7 +118,7 @@ class CreateJoinLinkForm(BaseForm):
     )
     allowed_domain = StringField(
         "Only for addresses at",
-        validators=[Optional(), Length(max=253)],
+        validators=[Optional(), Length(max=253, message="Use at most 253 characters.")],
         description="A domain such as example.com; leave empty to allow any address.",
     )
     submit = SubmitField("Create join link")

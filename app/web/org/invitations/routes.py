@@ -17,7 +17,7 @@ from wtforms import SelectChoice
 
 from app.errors import ServiceError, ValidationFailed
 from app.extensions import db
-from app.models import Invitation, InvitationStatus, JoinLink, utcnow
+from app.models import Invitation, InvitationStatus, utcnow
 from app.policy import Perm, Role, grantable_roles, role_catalog
 from app.services import invitations, join_links, orgs, teams
 from app.services.invitations import Outcome
@@ -25,7 +25,7 @@ from app.web.org.invitations import bp
 from app.web.org.invitations.forms import CreateJoinLinkForm, InviteMembersForm
 from app.web.rendering import render, wants_fragment
 from app.web.scope import here
-from app.web.views import form_status, refused_in_row, require
+from app.web.views import confirmation_page, form_status, refused_in_row, require
 
 PER_PAGE = 25
 OUTCOMES = (
@@ -37,6 +37,11 @@ OUTCOMES = (
     Outcome.SEAT_LIMIT,
     Outcome.TOO_MANY,
 )
+# How a count of more than one reads, where it differs ("2 invalid addresses").
+OUTCOME_PLURALS = {
+    Outcome.ALREADY_MEMBER: "already members",
+    Outcome.INVALID: "invalid addresses",
+}
 
 CANNOT_INVITE = "You don't have permission to invite people to this organization."
 
@@ -101,7 +106,13 @@ def new():
                 org=here.org,
                 breadcrumbs=orgs.ancestors(here.org),
                 results=results,
-                counts=[(outcome, counts[outcome]) for outcome in OUTCOMES if counts[outcome]],
+                counts=[
+                    (counts[outcome], OUTCOME_PLURALS.get(outcome, outcome))
+                    if counts[outcome] > 1
+                    else (1, outcome)
+                    for outcome in OUTCOMES
+                    if counts[outcome]
+                ],
                 skipped_formulas=form.skipped_formulas,
             )
     return render(
@@ -159,7 +170,7 @@ def _index_page(
         statuses=InvitationStatus.ALL,
         status_filter=status_filter,
         breadcrumbs=orgs.ancestors(here.org),
-        links=[(link, join_links.state(link)) for link in links],
+        join_link_rows=[(link, join_links.state(link)) for link in links],
         link_form=link_form or _link_form(blank=True),
         new_link_url=new_link_url,
         status=status,
@@ -205,14 +216,24 @@ def resend(public_id: str):
         return refused_in_row(error, lambda **shown: _row(_invitation(public_id), **shown))
     return _done(
         invitation,
-        "Sent again; the earlier link no longer works.",
-        f"The invitation to {invitation.email} is sent again.",
+        "Sent again with a new link; the earlier one no longer works.",
+        f"Sent the invitation to {invitation.email} again, with a new link.",
     )
 
 
-@bp.post("/<public_id>/revoke")
+@bp.route("/<public_id>/revoke", methods=["GET", "POST"])
 def revoke(public_id: str):
     invitation = _invitation(public_id)
+    if request.method == "GET":  # without JavaScript, Revoke links here to ask first
+        if invitation.effective_status(utcnow()) != InvitationStatus.PENDING:
+            return redirect(url_for("tenant.org.invitations.index"), code=303)
+        return confirmation_page(
+            title="Revoke invitation",
+            question=f"Revoke the invitation to {invitation.email}?",
+            consequence="Its link stops working. You can invite the address again later.",
+            button="Revoke invitation",
+            cancel_url=url_for("tenant.org.invitations.index"),
+        )
     try:
         invitations.revoke(here.actor, here.tenant, here.org, invitation)
     except ServiceError as error:
@@ -220,7 +241,7 @@ def revoke(public_id: str):
     return _done(
         invitation,
         "Revoked: the link no longer works.",
-        f"The invitation to {invitation.email} is revoked.",
+        f"Revoked the invitation to {invitation.email}: its link no longer works.",
     )
 
 
@@ -256,10 +277,24 @@ def create_link():
     return _index_page(link_form=form, status=form_status(form))
 
 
-@bp.post("/links/<public_id>/revoke")
+@bp.route("/links/<public_id>/revoke", methods=["GET", "POST"])
 def revoke_link(public_id: str):
     require(Perm.MEMBERS_INVITE, CANNOT_INVITE)
-    link: JoinLink = join_links.revoke(here.actor, here.tenant, here.org, public_id)
+    back = url_for("tenant.org.invitations.index", _anchor="join-links")
+    if request.method == "GET":  # without JavaScript, Revoke links here to ask first
+        link = join_links.get_link(here.org, public_id)
+        if link.revoked_at is not None:
+            return redirect(back, code=303)
+        role = role_catalog(here.tenant.id).get(link.role)
+        role_name = role.name if role else link.role
+        return confirmation_page(
+            title="Revoke join link",
+            question=f"Revoke the join link that adds people to {here.org.name} as {role_name}?",
+            consequence="Nobody can join with it any more; people who joined with it stay.",
+            button="Revoke join link",
+            cancel_url=back,
+        )
+    link = join_links.revoke(here.actor, here.tenant, here.org, public_id)
     db.session.commit()
     if wants_fragment():
         return render(
@@ -269,5 +304,5 @@ def revoke_link(public_id: str):
             catalog=role_catalog(here.tenant.id),
             notice="Revoked: the link no longer lets anyone join.",
         )
-    flash("The join link is revoked: it no longer lets anyone join.", "success")
-    return redirect(url_for("tenant.org.invitations.index", _anchor="join-links"), code=303)
+    flash("Revoked the join link: it no longer lets anyone join.", "success")
+    return redirect(back, code=303)

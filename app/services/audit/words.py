@@ -337,6 +337,19 @@ def _member_removed(w: Words) -> Markup:
     )
 
 
+def _member_restored(w: Words) -> Markup:
+    teams = w.after("teams")
+    count = len(teams) if isinstance(teams, list) else 0
+    with_teams = Markup(", in {}").format(_plural(count, "team")) if count else Markup("")
+    return w.say(
+        "{actor} undid removing {target} from {org}: back as {role}{with_teams}",
+        target=w.target,
+        org=w.org,
+        role=w.role(w.after("role")),
+        with_teams=with_teams,
+    )
+
+
 def _role_changed(w: Words) -> Markup:
     return w.say(
         "{actor} changed {whose} role from {old} to {new} in {org}",
@@ -546,6 +559,7 @@ ACTIONS: dict[str, Action] = {
     ),
     "member.role_changed": Action("Role changed", "Members", ORG, _role_changed),
     "member.removed": Action("Member removed", "Members", ORG, _member_removed),
+    "member.restored": Action("Removal undone", "Members", ORG, _member_restored),
     "member.left": Action(
         "Member left",
         "Members",

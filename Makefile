@@ -3,14 +3,17 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# The seed's printed logins and its emails' links use it (app.mail.development_origin).
+export PORT
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format install install-test install-load chromium bench bench-quick \
+.PHONY: screenshots run test lint format install install-test install-load chromium bench bench-quick \
 	bench-detail load faults scale-out load-ci vendor clean help
 
 help:
 	@echo "make run    set up .venv, migrate, seed demo data, serve http://127.0.0.1:$(PORT) (debug)"
 	@echo "make test   install test dependencies (and Chromium) and run the whole suite"
+	@echo "make screenshots  pictures of the main pages at desktop and phone sizes into docs/screens/"
 	@echo "make lint   ruff check + format check"
 	@echo "make bench  seed a large tenant and time the main pages (bench/results/pages-*.md)"
 	@echo "make load   64 users for 2 minutes against gunicorn + PostgreSQL; make faults, make scale-out"
@@ -40,6 +43,7 @@ install-load: $(VENV)/.installed-load
 run: install
 	FLASK_DEBUG=1 $(BIN)/flask db upgrade
 	FLASK_DEBUG=1 $(BIN)/flask demo seed
+	@echo "Tenantry is starting at http://127.0.0.1:$(PORT)/ (sign-in links above; Ctrl+C stops it)"
 	$(BIN)/flask run --debug --host 127.0.0.1 --port $(PORT)
 
 # Browser tests drive Debian's Chromium; Playwright's own download can't run everywhere.
@@ -55,6 +59,11 @@ chromium:
 
 test: install-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Pictures of the main pages at 1280x800 and 390x844 into docs/screens/ (a throwaway demo
+# database and server; Debian's Chromium).
+screenshots: install-test chromium
+	$(BIN)/python scripts/screenshots.py
 
 # The main pages at 10,000 orgs / 100,000 memberships: latency, SQL queries per request and
 # gunicorn throughput against a bare Flask + Jinja floor, into bench/results/pages-<db>.md.

@@ -4,7 +4,7 @@ Services call ``queue_email`` (a row in the change's own transaction); the worke
 (``flask --app wsgi mail deliver``) claims, sends, retries and owns its commits.
 """
 
-from app.mail.outbox import DEFAULT_ORIGIN, external_url, one_line, queue_email
+from app.mail.outbox import cli_origin, development_origin, external_url, one_line, queue_email
 from app.mail.worker import (
     BATCH_SIZE,
     CLAIM_SECONDS,
@@ -21,13 +21,14 @@ from app.mail.worker import (
 __all__ = [
     "BATCH_SIZE",
     "CLAIM_SECONDS",
-    "DEFAULT_ORIGIN",
     "MAX_ATTEMPTS",
     "DeliveryInterrupted",
     "DeliveryReport",
     "Worker",
     "claim_batch",
+    "cli_origin",
     "deliver_pending",
+    "development_origin",
     "external_url",
     "mark_sent",
     "one_line",

@@ -6,6 +6,7 @@ adds an ``OutboxEmail`` row (no network, no commit); ``app.mail.worker`` deliver
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -17,7 +18,19 @@ from app.models import OutboxEmail, Tenant
 _LINE_BREAKS = re.compile(r"[\r\n]+")
 
 
-DEFAULT_ORIGIN = "http://127.0.0.1:5000"  # what `make run` serves, for CLI-made links
+DEFAULT_PORT = "5000"
+
+
+def development_origin() -> str:
+    """What `make run` serves (on $PORT, 5000 unless set): the origin of links made on
+    the command line when BASE_URL is not set."""
+    port = os.environ.get("PORT", "")
+    return f"http://127.0.0.1:{port if port.isdigit() else DEFAULT_PORT}"
+
+
+def cli_origin() -> str:
+    """The origin of links made outside a request: BASE_URL, else ``development_origin``."""
+    return current_app.config.get("BASE_URL") or development_origin()
 
 
 def external_url(endpoint: str, **values: Any) -> str:
@@ -27,7 +40,7 @@ def external_url(endpoint: str, **values: Any) -> str:
     if has_request_context():
         return (base or request.host_url.rstrip("/")) + url_for(endpoint, **values)
     path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return (base or DEFAULT_ORIGIN) + path
+    return cli_origin() + path
 
 
 def one_line(text: str, limit: int = 200) -> str:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from app.actors import Actor
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
+from app.mail import cli_origin
 from app.models import (
     ActorType,
     AuditEvent,
@@ -138,13 +139,15 @@ def seed(
     if orgs_count or members_count or invitations_count or events_count:
         sizes = Sizes.given(orgs_count, members_count, invitations_count, events_count)
         extra.append(_generate(actor, tenant, sizes, progress))
+    origin = cli_origin()
     return [
-        f"tenant owner  {DEMO_OWNER} / {DEMO_PASSWORD}  at /t/{tenant_slug}/login",
+        f"tenant owner  {DEMO_OWNER} / {DEMO_PASSWORD}  at {origin}/t/{tenant_slug}/login",
         f"tenant admin  {DEMO_ADMIN} / {DEMO_PASSWORD}",
         f"tenant member {DEMO_MEMBER} / {DEMO_PASSWORD}",
-        f"staff         {DEMO_STAFF} / {DEMO_PASSWORD}  at /staff/login"
+        f"staff         {DEMO_STAFF} / {DEMO_PASSWORD}  at {origin}/staff/login"
         if with_staff or staff_exists
         else "staff         none made outside debug mode: `flask staff create` makes one",
+        f"development mailbox (every email the app sends)  {origin}/dev/mail",
         *extra,
     ]
 

@@ -25,6 +25,16 @@ def linkify(text: str) -> Markup:
     return Markup("").join(parts)
 
 
+def _links_open_the_app(html: str) -> str:
+    """The email with its links aimed at the whole window: followed inside the frame, a
+    link would load an app page there, which refuses to be framed (a broken frame)."""
+    base = '<base target="_top">'
+    head = re.search(r"<head[^>]*>", html, flags=re.IGNORECASE)
+    if head is None:
+        return base + html
+    return html[: head.end()] + base + html[head.end() :]
+
+
 @bp.get("/mail")
 def mailbox():
     page = paginate(
@@ -49,7 +59,7 @@ def message_html(email_id: int):
     email = db.session.get(OutboxEmail, email_id)
     if email is None:
         abort(404)
-    response = make_response(email.html_body)
+    response = make_response(_links_open_the_app(email.html_body))
     # Emails carry inline styles and are shown inside our own page: relax just that.
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "

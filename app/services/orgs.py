@@ -115,13 +115,41 @@ class TreeNode:
     def has_children(self) -> bool:
         return self.child_count > 0
 
+    @property
+    def can_open(self) -> bool:
+        """Shown only as the way to orgs below it that the viewer may open."""
+        return self.viewer_role is not None
+
+
+def _visible_to(viewer: User) -> sa.ColumnElement[bool]:
+    """The orgs of the tree ``viewer`` sees: all for a tenant owner or admin; for anyone
+    else those they may open (at or below a membership) and the ancestors leading there,
+    shown without a link."""
+    if viewer.is_tenant_admin:
+        return sa.true()
+    mine = sa.select(Membership.org_id).where(Membership.user_id == viewer.id)
+    at_or_below = sa.select(OrgClosure.descendant_id).where(OrgClosure.ancestor_id.in_(mine))
+    above = sa.select(OrgClosure.ancestor_id).where(OrgClosure.descendant_id.in_(mine))
+    return sa.or_(Organization.id.in_(at_or_below), Organization.id.in_(above))
+
+
+def is_visible_to(org: Organization, viewer: User) -> bool:
+    if viewer.is_tenant_admin:
+        return org.tenant_id == viewer.tenant_id
+    return bool(
+        db.session.scalar(
+            sa.select(sa.literal(True)).where(Organization.id == org.id, _visible_to(viewer))
+        )
+    )
+
 
 def children(
     tenant: Tenant, parent: Organization | None, viewer: User, *, offset: int = 0
 ) -> tuple[list[TreeNode], bool]:
-    """One level of the tree, by name, with counts and the viewer's role; 4 queries."""
+    """One level of the tree as ``viewer`` sees it (``_visible_to``), by name, with
+    counts and the viewer's role; 4 queries."""
     level = Organization.parent_id == parent.id if parent else Organization.parent_id.is_(None)
-    stmt = _live(tenant).where(level)
+    stmt = _live(tenant).where(level, _visible_to(viewer))
     orgs = list(
         db.session.scalars(
             stmt.order_by(Organization.name, Organization.id)
@@ -135,7 +163,7 @@ def children(
 
 def _nodes(orgs: list[Organization], viewer: User, *, with_paths: bool = False) -> list[TreeNode]:
     ids = [org.id for org in orgs]
-    child_counts = _child_counts(ids)
+    child_counts = _child_counts(ids, viewer)
     member_counts = member_counts_for(ids)
     roles = roles_in_orgs(viewer, ids)
     paths = ancestors_of_many(ids) if with_paths else {}
@@ -152,12 +180,16 @@ def _nodes(orgs: list[Organization], viewer: User, *, with_paths: bool = False) 
     ]
 
 
-def _child_counts(org_ids: list[int]) -> dict[int, int]:
+def _child_counts(org_ids: list[int], viewer: User) -> dict[int, int]:
     if not org_ids:
         return {}
     rows = db.session.execute(
         sa.select(Organization.parent_id, sa.func.count())
-        .where(Organization.parent_id.in_(org_ids), Organization.deleted_at.is_(None))
+        .where(
+            Organization.parent_id.in_(org_ids),
+            Organization.deleted_at.is_(None),
+            _visible_to(viewer),
+        )
         .group_by(Organization.parent_id)
     )
     return dict(rows.all())
@@ -181,7 +213,7 @@ def search(tenant: Tenant, query: str, viewer: User) -> list[TreeNode]:
     orgs = list(
         db.session.scalars(
             _live(tenant)
-            .where(sa.func.lower(Organization.name).like(pattern, escape="\\"))
+            .where(sa.func.lower(Organization.name).like(pattern, escape="\\"), _visible_to(viewer))
             .order_by(Organization.name, Organization.id)
             .limit(SEARCH_LIMIT)
         )

@@ -9,24 +9,27 @@ Validation errors are answered with 422 and the re-rendered form, swapped in pla
 from __future__ import annotations
 
 import contextlib
+from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, render_template
+from flask import Flask, Response, current_app, has_request_context, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from app.errors import ServiceError
 from app.extensions import db
 from app.web.rendering import wants_fragment, wants_json
+from app.web.scope import current_scope
 
+# (title, default message) per status: said in words, never in HTTP's.
 MESSAGES = {
-    400: ("Bad request", "The request could not be understood. Check what you entered."),
+    400: ("That didn't work", "The request could not be understood. Check what you entered."),
     401: ("Sign in needed", "Sign in to continue."),
     403: ("Not allowed", "You don't have permission to do that here."),
     404: ("Not found", "There is nothing here: the address may be wrong, or it was removed."),
-    405: ("Not allowed", "That action is not available at this address."),
-    409: ("Conflict", "That could not be done because something changed."),
-    410: ("Gone", "This is no longer available."),
+    405: ("Not available here", "That action is not available at this address."),
+    409: ("That couldn't be done", "That could not be done because something changed."),
+    410: ("No longer available", "This is no longer available."),
     413: ("Too large", "What you sent is too large."),
     422: ("Check your input", "Some of what you entered needs fixing."),
     429: ("Too many attempts", "Too many attempts in a short time: wait a minute and try again."),
@@ -77,7 +80,14 @@ def error_response(
         response.headers["HX-Retarget"] = "#flash-region"
         response.headers["HX-Reswap"] = "beforeend"
     else:
-        body = render_template("errors/error.html", status=status, title=title, message=message)
+        body = render_template(
+            "errors/error.html",
+            status=status,
+            title=title,
+            message=message,
+            layout=_layout(status),
+            back_url=_same_site_referrer(),
+        )
         response = current_app.make_response((body, status))
     response.vary.add("HX-Request")
     return response
@@ -127,6 +137,32 @@ def register(app: Flask) -> None:
     def handle_500(_error: InternalServerError) -> Response:
         db.session.rollback()
         return error_response(500)
+
+
+def _layout(status: int) -> str:
+    """The error page keeps the app around it: a tenant page's header (and a view-as
+    banner) for a signed-in visitor of that tenant, the console's for staff. Not when
+    the server itself failed: that header reads the database, which may be the cause."""
+    if status >= 500:
+        return "base.html"
+    scope = current_scope()
+    if scope is not None and scope.user is not None:
+        return "tenant/base.html"
+    if has_request_context() and (request.blueprint or "").startswith("staff"):
+        return "staff/base.html"
+    return "base.html"
+
+
+def _same_site_referrer() -> str | None:
+    """Where the visitor came from, if it was a page of this site: the way back."""
+    if not has_request_context() or not request.referrer:
+        return None
+    referrer = urlsplit(request.referrer)
+    if referrer.netloc != request.host or referrer.scheme not in ("http", "https"):
+        return None
+    if referrer.path == request.path:
+        return None
+    return urlunsplit(("", "", referrer.path, referrer.query, ""))
 
 
 def _public_description(error: HTTPException) -> str | None:

@@ -22,8 +22,33 @@
     return item.querySelector(':scope > [role="group"]');
   }
 
+  // What was expanded survives leaving the page and coming Back (and a reload): the
+  // expanded orgs' ids, per page, in sessionStorage; they open again as their parents load.
+  var STORE = "tree-open:" + location.pathname;
+
+  function remembered() {
+    try { return JSON.parse(sessionStorage.getItem(STORE) || "[]"); } catch (e) { return []; }
+  }
+
+  function remember(item, open) {
+    var id = item.dataset.org;
+    if (!id) return;
+    var ids = remembered().filter(function (other) { return other !== id; });
+    if (open) ids.push(id);
+    try { sessionStorage.setItem(STORE, JSON.stringify(ids)); } catch (e) { /* private mode */ }
+  }
+
+  function reopen(root) {
+    var ids = remembered();
+    if (!ids.length) return;
+    root.querySelectorAll('[role="treeitem"][aria-expanded="false"]').forEach(function (item) {
+      if (ids.indexOf(item.dataset.org) !== -1) expand(item);
+    });
+  }
+
   function expand(item) {
     if (item.getAttribute("aria-expanded") !== "false") return;
+    remember(item, true);
     var children = group(item);
     item.setAttribute("aria-expanded", "true");
     children.hidden = false;
@@ -31,7 +56,7 @@
       item.dataset.loaded = "loading";
       item.setAttribute("aria-busy", "true");
       htmx.ajax("GET", item.dataset.childrenUrl, { target: children, swap: "innerHTML" }).then(
-        function () { item.dataset.loaded = "yes"; item.removeAttribute("aria-busy"); },
+        function () { item.dataset.loaded = "yes"; item.removeAttribute("aria-busy"); reopen(children); },
         function () { delete item.dataset.loaded; item.removeAttribute("aria-busy"); }
       );
     }
@@ -39,6 +64,7 @@
 
   function collapse(item) {
     if (item.getAttribute("aria-expanded") !== "true") return;
+    remember(item, false);
     item.setAttribute("aria-expanded", "false");
     group(item).hidden = true;
   }
@@ -53,6 +79,7 @@
     tree.dataset.treeReady = "yes";
     var first = tree.querySelector('[role="treeitem"]');
     if (first) first.setAttribute("tabindex", "0");
+    reopen(tree);
 
     tree.addEventListener("click", function (event) {
       var twisty = event.target.closest(".twisty");

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.errors import NotFound
 from app.policy import Perm
 from app.services import orgs
 from app.web.org import bp
@@ -15,6 +16,10 @@ MAX_OFFSET = 10_000_000
 
 @bp.get("/children")
 def children():
+    # The tree expands through orgs a member can't open to reach the ones they can: any
+    # org the viewer's tree shows may list its (visible) children; none other exists.
+    if not orgs.is_visible_to(here.org, here.user):
+        raise NotFound("No such organization.")
     offset = int_arg("offset", 0, low=0, high=MAX_OFFSET)
     nodes, more = orgs.children(here.tenant, here.org, here.user, offset=offset)
     level = int_arg("level", 2, low=1, high=1000)

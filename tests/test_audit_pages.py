@@ -399,6 +399,7 @@ def test_csv_export_streams_every_event_and_defuses_formulas(app, client, auth, 
         "before",
         "after",
         "ip",
+        "summary",
     ]
     assert sum(1 for row in rows if row[5] == "bulk.made") == 600
     added = next(row for row in rows if row[5] == "member.added")
@@ -408,6 +409,10 @@ def test_csv_export_streams_every_event_and_defuses_formulas(app, client, auth, 
     assert added[9] == ""
     assert added[10] == '{"role": "@admin"}'
     assert added[11] == "203.0.113.9"
+    assert (
+        added[12]
+        == '\'=HYPERLINK("http://evil.example") added +SUM(A1:A9) to Engineering as @admin'
+    )
     assert datetime.fromisoformat(added[0]).tzinfo is not None
 
 

@@ -20,7 +20,7 @@ import sqlalchemy.orm as so
 
 from app.extensions import db
 from app.models import AuditEvent, Organization, Tenant, User
-from app.services.audit.words import ACTIONS, one_line
+from app.services.audit.words import ACTIONS, describe_text, load_names, one_line
 from app.services.members import safe_cell
 from app.services.pagination import Page, paginate
 from app.services.validation import escape_like
@@ -233,6 +233,7 @@ CSV_HEADER = [
     "before",
     "after",
     "ip",
+    "summary",
 ]
 
 
@@ -249,13 +250,15 @@ def export_csv(
     filters: EventFilters | None = None,
     hidden: frozenset[str] = frozenset(),
 ) -> Iterator[str]:
-    """The log as CSV text, a batch at a time, safe to open in a spreadsheet (no formulas)."""
+    """The log as CSV text, a batch at a time, safe to open in a spreadsheet (no formulas);
+    each row ends with the entry in words, as the page says it."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_HEADER)
     yield _flush(buffer)
     for batch in iter_event_batches(tenant, org=org, filters=filters):
         where = {org.id: org} if org is not None else orgs_of(tenant, batch)
+        names = load_names(batch)
         for event in batch:
             event_org = where.get(event.org_id) if event.org_id is not None else None
             writer.writerow(
@@ -272,6 +275,7 @@ def export_csv(
                     _json_cell(_shown(event.before, hidden)),
                     _json_cell(_shown(event.after, hidden)),
                     safe_cell(event.ip or ""),
+                    safe_cell(describe_text(event, names)),
                 ]
             )
         yield _flush(buffer)

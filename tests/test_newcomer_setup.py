@@ -48,3 +48,23 @@ def test_mailbox_html_preview_opens_links_in_the_whole_window():
     page = (PROJECT_ROOT / "templates" / "dev" / "message.html").read_text()
     # sandboxed, yet a click may take the whole window to the link
     assert 'sandbox="allow-top-navigation-by-user-activation"' in page
+
+
+def test_setting_a_password_from_its_link_signs_you_in(app, client, owner):
+    """Problem 15: a new tenant owner was asked to sign in again right after setting the
+    password the welcome link asked for."""
+    from app.models import User
+    from app.services.passwords import RESET_LIFETIME, _issue
+
+    with app.test_request_context():
+        token = _issue(db.session.get(User, owner.id), "welcome", RESET_LIFETIME)
+        db.session.commit()
+    password = "a-brand-new-passphrase"
+    response = client.post(
+        f"/t/acme/password/reset/{token}", data={"password": password, "confirm": password}
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/t/acme/"
+    home = client.get("/t/acme/orgs/")
+    assert home.status_code == 200
+    assert "Your password is set and you" in home.get_data(as_text=True)

@@ -167,6 +167,9 @@ def test_the_password_reset_link_clears_the_count(app, client, owner):
     stored = _user(app, owner)
     assert stored.failed_sign_ins == 0
     assert stored.sign_in_blocked_until is None
+    # the link signs its owner in at once; signed out again, the new password works
+    assert reset.headers["Location"] == "/t/acme/"
+    client.post("/t/acme/logout")
     assert _attempt(client, owner.email, new_password).status_code == 303
 
 

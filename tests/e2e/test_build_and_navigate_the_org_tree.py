@@ -68,7 +68,7 @@ def create_org(page: Page, name: str, assert_accessible) -> str:
     page.get_by_label("Name", exact=True).fill(name)
     page.get_by_role("button", name="Create organization").click()
     expect(page.get_by_role("heading", level=1, name=name, exact=True)).to_be_visible()
-    expect(page.get_by_role("status")).to_contain_text(f"{name} is created.")
+    expect(page.get_by_role("status")).to_contain_text(f"{name} created.")
     assert_accessible(page)
     path = re.sub(r"^https?://[^/]+", "", page.url)
     assert re.fullmatch(r"/t/acme/orgs/[a-z0-9-]+/", path), path
@@ -255,7 +255,7 @@ def test_owner_builds_walks_finds_switches_deletes_and_restores_orgs(page: Page,
     page.get_by_role("button", name=f"Restore {middle}").click()
     expect(page).to_have_url(re.compile(rf"{re.escape(middle_path)}$"))
     expect(page.get_by_role("heading", level=1, name=middle, exact=True)).to_be_visible()
-    expect(page.get_by_role("status")).to_contain_text(f"{middle} is restored")
+    expect(page.get_by_role("status")).to_contain_text(f"{middle} restored")
     expect(page.get_by_role("link", name=leaf, exact=True)).to_be_visible()
     assert_accessible(page)
 

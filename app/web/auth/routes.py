@@ -140,13 +140,21 @@ def reset_password(token: str):
         except ValidationFailed as error:
             form.apply_service_error(error)
         else:
+            remembered = orgs.remembered_org(user)
             db.session.commit()
             end_session(None)
+            if not user.is_active_account:
+                return redirect(url_for("tenant.auth.login", email=user.email), code=303)
+            # The link proved the address and the password was just typed twice: asking
+            # for both again at once (a new owner's first minute) would prove nothing more.
+            start_session(user)
+            if remembered is not None:
+                current_org.remember(remembered)
             flash(
-                "Your password is set, and every other session is signed out. Sign in now.",
+                "Your password is set and you're signed in. Other sessions are signed out.",
                 "success",
             )
-            return redirect(url_for("tenant.auth.login", email=user.email), code=303)
+            return redirect(url_for("tenant.home"), code=303)
     return render(
         "auth/reset_password.html", form=form, token=token, status=422 if form.errors else 200
     )

@@ -53,7 +53,7 @@ def create_org_page(parent):
             form.apply_service_error(error)
         else:
             db.session.commit()
-            flash(f"{org.name} is created.", "success")
+            flash(f"{org.name} created.", "success")
             return redirect(url_for("tenant.org.dashboard", org=org.slug), code=303)
     return render("orgs/new.html", form=form, parent=parent, status=form_status(form))
 
@@ -73,8 +73,14 @@ def restore(public_id: str):
     org = orgs.get_org_by_public_id(here.tenant, public_id, deleted=True)
     restored = orgs.restore_org(here.actor, here.tenant, org)
     db.session.commit()
-    flash(f"{org.name} is restored with {restored - 1} sub-organization(s).", "success")
+    flash(restored_message(org.name, restored - 1), "success")
     return redirect(url_for("tenant.org.dashboard", org=org.slug), code=303)
+
+
+def restored_message(name: str, below: int) -> str:
+    if below == 0:
+        return f"{name} restored."
+    return f"{name} restored with {below} sub-organization{'' if below == 1 else 's'}."
 
 
 # --- the switcher --------------------------------------------------------------------

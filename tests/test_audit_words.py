@@ -456,3 +456,51 @@ def test_a_log_page_makes_the_same_queries_for_5_and_50_entries(
     assert len(table_rows(html)) == 50
     assert _sentences(html)[0].startswith("Actor 49 changed Target 49's role from Auditor to Admin")
     assert small == large
+
+
+def _say(world, **fields) -> str:
+    values = {
+        "tenant_id": world.tenant.id,
+        "org_id": world.engineering.id,
+        "actor_type": "user",
+        "actor_id": world.owner.public_id,
+        "actor_label": world.owner.email,
+        **fields,
+    }
+    event = AuditEvent(**values)
+    return describe_text(event, words.load_names([event]))
+
+
+def test_renames_moves_and_keys_read_naturally(app, world):
+    with app.app_context():
+        assert (
+            _say(
+                world, action="org.updated", target_type="org", target_label="Old Eng",
+                before={"name": "Old Eng", "slug": "old-eng"},
+                after={"name": "Engineering", "slug": "engineering"},
+            )
+            == "Erin Owner renamed Old Eng to Engineering, and changed its address"
+        )  # fmt: skip
+        assert (
+            _say(
+                world, action="org.moved", target_type="org", target_label="Engineering",
+                before={"parent": world.hq.public_id}, after={"parent": None},
+            )
+            == "Erin Owner moved Engineering from Acme HQ to the top level"
+        )  # fmt: skip
+        assert (
+            _say(
+                world, action="member.role_changed", target_type="user",
+                target_id=world.owner.public_id, target_label=world.owner.email,
+                before={"role": "owner"}, after={"role": "admin"},
+            )
+            == "Erin Owner changed their own role from Owner to Admin in Engineering"
+        )  # fmt: skip
+        assert (
+            _say(
+                world, action="api_key.revoked", actor_type="api_key", actor_id="key_1",
+                actor_label="API key “CI” (made by erin@acme.example)", org_id=None,
+                target_type="api_key", target_label="Deploy",
+            )
+            == "API key “CI” (made by erin@acme.example) revoked the API key Deploy"
+        )  # fmt: skip

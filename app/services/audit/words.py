@@ -166,7 +166,6 @@ def _field_list(keys: Iterable[str]) -> str:
 FIELD_WORDS = {
     "logo_url": "logo",
     "slug": "address",
-    "permissions": "permissions",
     "personal_orgs": "personal organizations",
     "allowed_email_domains": "allowed email domains",
 }
@@ -234,10 +233,6 @@ class Words:
         return Markup("{}'s").format(self.target)
 
     @property
-    def them(self) -> Markup:
-        return Markup("themselves") if self.acting_on_self else self.target
-
-    @property
     def org(self) -> Markup:
         event = self.event
         org = self.names.orgs.get(event.org_id) if event.org_id is not None else None
@@ -296,6 +291,20 @@ def _org_created(w: Words) -> Markup:
             "{actor} created {org} under {parent}", org=w.org, parent=w.org_by_public_id(parent)
         )
     return w.say("{actor} created {org}", org=w.org)
+
+
+def _org_updated(w: Words) -> Markup:
+    """A rename says from what (the org is shown by its name now); other changes by
+    what they touched."""
+    old_name, new_name = w.before("name"), w.after("name")
+    others = sorted({*(w.event.before or {}), *(w.event.after or {})} - {"name"}, key=str)
+    rest = _field_list(others)
+    if old_name and new_name:
+        also = f", and changed its {rest}" if rest else ""
+        return w.say(
+            "{actor} renamed {old} to {org}{also}", old=_strong(old_name), org=w.org, also=also
+        )
+    return w.say("{actor} changed the {fields} of {org}", fields=rest or "details", org=w.org)
 
 
 def _org_moved(w: Words) -> Markup:
@@ -506,20 +515,13 @@ def _demo_generated(w: Words) -> Markup:
 
 
 def _simple(template: str) -> Sentence:
-    return lambda w: w.say(template, target=w.target, org=w.org, whose=w.whose, them=w.them)
+    return lambda w: w.say(template, target=w.target, org=w.org, whose=w.whose)
 
 
 ACTIONS: dict[str, Action] = {
     # organizations
     "org.created": Action("Organization created", "Organizations", ORG, _org_created),
-    "org.updated": Action(
-        "Organization edited",
-        "Organizations",
-        ORG,
-        lambda w: w.say(
-            "{actor} changed the {fields} of {org}", fields=w.changed_keys() or "details", org=w.org
-        ),
-    ),
+    "org.updated": Action("Organization edited", "Organizations", ORG, _org_updated),
     "org.moved": Action("Organization moved", "Organizations", ORG, _org_moved),
     "org.deleted": Action(
         "Organization deleted",
@@ -770,14 +772,15 @@ def _unknown(w: Words) -> Markup:
     return w.say("{actor} did {code}", code=code)
 
 
-def describe(event: AuditEvent, names: Names = NO_NAMES) -> Markup:
-    """The event as a sentence of safe HTML, names in <strong>."""
+def describe(event: AuditEvent, names: Names) -> Markup:
+    """The event as a sentence of safe HTML, names in <strong>; ``names`` from
+    ``load_names`` over the whole page (``NO_NAMES``: read everything by its label)."""
     action = ACTIONS.get(event.action)
     words = Words(event, names)
     return (action.sentence if action is not None else _unknown)(words)
 
 
-def describe_text(event: AuditEvent, names: Names = NO_NAMES) -> str:
+def describe_text(event: AuditEvent, names: Names) -> str:
     """The same sentence as plain text."""
     return describe(event, names).striptags()
 

@@ -209,9 +209,9 @@ class Words:
             )
         if event.actor_type == ActorType.API_KEY:
             return _strong(event.actor_label or "An API key")
-        return escape(
-            one_line(SYSTEM_ACTORS.get(event.actor_label, event.actor_label or "Someone"))
-        )
+        label = one_line(event.actor_label)
+        known = SYSTEM_ACTORS.get(label)
+        return escape(known or (label[:1].upper() + label[1:]) or "Someone")
 
     @property
     def target(self) -> Markup:

@@ -244,7 +244,7 @@ def test_rotating_keeps_the_old_key_published_until_its_tokens_expire(
     auth.login(owner)
     old = _mint(client)["access_token"]
     old_kid = jwt.get_unverified_header(old)["kid"]
-    page = client.get("/t/acme/settings")
+    page = client.get("/t/acme/settings/signing-keys")
     assert old_kid in page.get_data(as_text=True)
     rotated = client.post("/t/acme/settings/signing-keys/rotate")
     assert rotated.status_code == 303
@@ -276,7 +276,7 @@ def test_token_settings_change_audience_and_lifetime(app, client, auth, owner, t
     assert claims["exp"] - claims["iat"] == 300
     refused = client.post("/t/acme/settings/tokens", data={"token_lifetime_minutes": "0"})
     assert refused.status_code == 422
-    assert "Number must be between 1 and 1440." in refused.get_data(as_text=True)
+    assert "Use a whole number of minutes from 1 to 1,440." in refused.get_data(as_text=True)
 
 
 def test_members_cannot_rotate_keys_or_change_token_settings(client, auth, dev):

@@ -260,7 +260,7 @@ def test_an_old_key_reads_full_access_and_can_be_narrowed_not_widened(
     api = ApiClient(app.test_client(), secret)
     assert api.post(f"/orgs/{things['org_id']}/restore").status_code == 404  # allowed, not deleted
     auth.login(owner)
-    page = client.get("/t/acme/settings").get_data(as_text=True)
+    page = client.get("/t/acme/settings/api-keys").get_data(as_text=True)
     assert "full access" in page
     with app.app_context():
         key_id = db.session.scalar(sa.select(ApiKey.public_id))
@@ -419,8 +419,9 @@ def test_the_settings_page_says_when_a_key_stopped_with_its_maker(
         db.session.commit()
     auth.logout("acme")
     auth.login(owner)
-    page = client.get("/t/acme/settings").get_data(as_text=True)
+    page = client.get("/t/acme/settings/api-keys").get_data(as_text=True)
     row = one(page, "#api-keys tbody tr")
     assert "stopped" in row.text
     assert "admin@acme.example, is deactivated" in row.text
-    assert "Revoke Probe" in page
+    revoke = one(row.html, "a[href$=/revoke]")  # it can still be revoked
+    assert revoke.text == "Revoke"

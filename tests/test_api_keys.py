@@ -28,7 +28,7 @@ def test_an_owner_creates_a_key_sees_it_once_and_it_works(app, client, auth, own
     secret = _create_on_the_page(client)
     assert secret.startswith("tk_")
     assert len(secret) >= 40
-    page = client.get("/t/acme/settings").get_data(as_text=True)
+    page = client.get("/t/acme/settings/api-keys").get_data(as_text=True)
     assert secret not in page  # never shown again
     assert secret[:10] in page  # but recognisable by its prefix
     with app.app_context():

@@ -366,16 +366,14 @@ def test_personal_org_at_sign_up_cannot_be_deleted(app, client, create_tenant):
 
 def test_tenant_settings_toggle_the_rules(app, client, auth, owner):
     auth.login(owner)
-    response = client.post(
-        "/t/acme/settings",
-        data={
-            "allow_signup": "y",
-            "signup_email_domains": "Example.com, corp.example",
-            "personal_orgs": "y",
-        },
+    signup = client.post(
+        "/t/acme/settings/sign-up",
+        data={"allow_signup": "y", "signup_email_domains": "Example.com, corp.example"},
     )
-    assert response.status_code == 303
-    bad = client.post("/t/acme/settings", data={"signup_email_domains": "not a domain!"})
+    assert signup.status_code == 303
+    orgs_rules = client.post("/t/acme/settings", data={"personal_orgs": "y"})
+    assert orgs_rules.status_code == 303
+    bad = client.post("/t/acme/settings/sign-up", data={"signup_email_domains": "not a domain!"})
     assert bad.status_code == 422
     with app.app_context():
         from app.models import Tenant
@@ -394,8 +392,8 @@ def test_tenant_settings_page_shows_the_current_domains(client, auth, owner, app
         db.session.get(Tenant, owner.tenant_id).signup_email_domains = ["corp.example"]
         db.session.commit()
     auth.login(owner)
-    html = client.get("/t/acme/settings").get_data(as_text=True)
-    settings = find_form(html, action="/t/acme/settings")
+    html = client.get("/t/acme/settings/sign-up").get_data(as_text=True)
+    settings = find_form(html, action="/t/acme/settings/sign-up#sign-up-form")
     assert field_value(settings, "signup_email_domains") == "corp.example"  # not "['corp…']"
 
 

@@ -27,7 +27,7 @@ def test_owner_creates_edits_and_deletes_a_role(app, client, auth, owner):
     assert response.status_code == 303
     role = _role(app, "billing_manager")
     assert role.permissions == ["audit:read", "members:read", "org:read"]
-    page = client.get("/t/acme/settings").get_data(as_text=True)
+    page = client.get("/t/acme/settings/roles").get_data(as_text=True)
     assert "Billing manager" in page
 
     edit = client.post(
@@ -127,10 +127,14 @@ def test_built_in_roles_cannot_be_edited(client, auth, owner):
 
 def test_seat_limit_setting(app, client, auth, owner):
     auth.login(owner)
-    ok = client.post("/t/acme/settings", data={"seat_limit": "5"})
+    ok = client.post("/t/acme/settings/seats", data={"seat_limit": "5"})
     assert ok.status_code == 303
-    bad = client.post("/t/acme/settings", data={"seat_limit": "0"})
+    bad = client.post("/t/acme/settings/seats", data={"seat_limit": "0"})
     assert bad.status_code == 422
+    # the message says what the hint says, not WTForms' "Number must be between…"
+    assert "Use a whole number from 1 to 1,000,000, or leave it empty." in bad.get_data(
+        as_text=True
+    )
     with app.app_context():
         from app.models import Tenant
 

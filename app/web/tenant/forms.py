@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -8,7 +10,13 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.policy import KEY_PERMISSION_LABELS, PERMISSION_LABELS
@@ -18,21 +26,73 @@ from app.services.api_keys import MAX_EXPIRY_DAYS
 from app.web.forms import BaseForm
 
 
-class UpdateTenantRulesForm(BaseForm):
-    allow_signup = BooleanField("Anyone can sign up")
+def _at_most(limit: int) -> Length:
+    return Length(max=limit, message=f"Use at most {limit:,} characters.")
+
+
+class WholeNumberField(IntegerField):
+    """A whole number from ``low`` to ``high`` whose every refusal says ``message``, the
+    one thing its hint says (instead of WTForms' "Not a valid integer value." and
+    "Number must be between…")."""
+
+    def __init__(self, label: str, *, low: int, high: int, message: str, **kwargs) -> None:
+        validators = list(kwargs.pop("validators", []))
+        super().__init__(label, validators=[*validators, self._within], **kwargs)
+        self.low, self.high, self.message = low, high, message
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(self.message) from None
+
+    @staticmethod
+    def _within(_form, field: WholeNumberField) -> None:
+        if field.data is not None and not field.low <= field.data <= field.high:
+            raise ValidationError(field.message)
+
+
+MAX_SEATS = 1_000_000
+SEATS_MESSAGE = f"Use a whole number from 1 to {MAX_SEATS:,}, or leave it empty."
+
+
+class UpdateOrgRulesForm(BaseForm):
+    """The General page: how organizations come to be."""
+
+    personal_orgs = BooleanField(
+        "Give every new user a personal organization",
+        description="Made at sign-up, with the new user as its owner.",
+    )
+    members_can_create_orgs = BooleanField(
+        "Members may create top-level organizations",
+        description="Off: only tenant owners and admins can. Anyone may still create "
+        "sub-organizations where their role allows it.",
+    )
+    submit = SubmitField("Save organization rules")
+
+
+class UpdateSignUpForm(BaseForm):
+    allow_signup = BooleanField(
+        "Anyone can sign up", description="Off: people join only through an invitation."
+    )
     signup_email_domains = TextAreaField(
         "Sign-up limited to these email domains",
-        validators=[Length(max=2000)],
+        validators=[_at_most(2000)],
         description="One per line or separated by commas, e.g. example.com. Empty: any domain.",
     )
-    personal_orgs = BooleanField("Give every new user a personal organization")
-    members_can_create_orgs = BooleanField("Members may create top-level organizations")
-    seat_limit = IntegerField(
+    submit = SubmitField("Save sign-up rules")
+
+
+class UpdateSeatsForm(BaseForm):
+    seat_limit = WholeNumberField(
         "Members per organization, at most",
-        validators=[Optional(), NumberRange(min=1, max=1_000_000)],
-        description="Empty: no limit.",
+        low=1,
+        high=MAX_SEATS,
+        message=SEATS_MESSAGE,
+        validators=[Optional()],
+        description=f"From 1 to {MAX_SEATS:,}. Empty: no limit.",
     )
-    submit = SubmitField("Save settings")
+    submit = SubmitField("Save seat limit")
 
 
 class CheckboxListField(SelectMultipleField):
@@ -41,14 +101,17 @@ class CheckboxListField(SelectMultipleField):
 
 
 class RoleForm(BaseForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=roles.MAX_NAME_LENGTH)])
+    name = StringField(
+        "Name", validators=[DataRequired("Enter a name."), _at_most(roles.MAX_NAME_LENGTH)]
+    )
     key = StringField(
         "Key",
-        validators=[DataRequired(), Length(max=roles.MAX_KEY_LENGTH)],
-        description="Used by the API and in tokens, e.g. billing_manager. It can't change later.",
+        validators=[DataRequired("Enter a key."), _at_most(roles.MAX_KEY_LENGTH)],
+        description=f"Lowercase letters, digits and underscores, at most {roles.MAX_KEY_LENGTH} "
+        "characters, e.g. billing_manager. Used by the API and in tokens; it can't change later.",
     )
     description = StringField(
-        "Description", validators=[Optional(), Length(max=roles.MAX_DESCRIPTION_LENGTH)]
+        "Description", validators=[Optional(), _at_most(roles.MAX_DESCRIPTION_LENGTH)]
     )
     permissions = CheckboxListField(
         "Permissions",
@@ -59,7 +122,11 @@ class RoleForm(BaseForm):
 
 
 class DeleteRoleForm(BaseForm):
-    reassign_to = SelectField("Give its members this role instead", choices=[])
+    reassign_to = SelectField(
+        "Give its members this role instead",
+        choices=[],
+        validate_choice=False,  # the service says which roles may be given
+    )
     submit = SubmitField("Delete role")
 
 
@@ -74,7 +141,7 @@ def _key_permission_field() -> CheckboxListField:
 def _limit_to_org_field() -> StringField:
     return StringField(
         "Limit to organization",
-        validators=[Optional(), Length(max=120)],
+        validators=[Optional(), _at_most(120)],
         description="An organization's slug (from its address): the key reaches it and "
         "everything below it, nothing else. Empty: the whole tenant.",
     )
@@ -84,15 +151,18 @@ class CreateApiKeyForm(BaseForm):
     # Not "name": the role form on the same page has one, and ids must be unique.
     key_name = StringField(
         "Key name",
-        validators=[DataRequired(), Length(max=api_keys.MAX_NAME_LENGTH)],
+        validators=[DataRequired("Name the key."), _at_most(api_keys.MAX_NAME_LENGTH)],
         description="What uses it, e.g. “billing sync”.",
     )
     key_permissions = _key_permission_field()
     limit_to_org = _limit_to_org_field()
-    expires_in_days = IntegerField(
+    expires_in_days = WholeNumberField(
         "Expires after (days)",
-        validators=[Optional(), NumberRange(min=1, max=MAX_EXPIRY_DAYS)],
-        description="Empty: it works until you revoke it.",
+        low=1,
+        high=MAX_EXPIRY_DAYS,
+        message=f"Use a whole number of days from 1 to {MAX_EXPIRY_DAYS:,}, or leave it empty.",
+        validators=[Optional()],
+        description=f"1 to {MAX_EXPIRY_DAYS:,} days. Empty: it works until you revoke it.",
     )
     submit = SubmitField("Create API key")
 
@@ -103,21 +173,26 @@ class NarrowApiKeyForm(BaseForm):
     submit = SubmitField("Save what the key may do")
 
 
+LIFETIME_MESSAGE = (
+    f"Use a whole number of minutes from {MIN_LIFETIME_MINUTES} to {MAX_LIFETIME_MINUTES:,}."
+)
+
+
 class UpdateTokenSettingsForm(BaseForm):
     token_audience = StringField(
         "Audience (aud)",
-        validators=[Optional(), Length(max=200)],
+        validators=[Optional(), _at_most(200)],
         description="Who the tokens are for, e.g. your API's URL. Empty: this tenant's id.",
     )
-    token_lifetime_minutes = IntegerField(
+    token_lifetime_minutes = WholeNumberField(
         "Lifetime (minutes)",
-        validators=[
-            InputRequired(),
-            NumberRange(min=MIN_LIFETIME_MINUTES, max=MAX_LIFETIME_MINUTES),
-        ],
+        low=MIN_LIFETIME_MINUTES,
+        high=MAX_LIFETIME_MINUTES,
+        message=LIFETIME_MESSAGE,
+        validators=[InputRequired(LIFETIME_MESSAGE)],
         description=(
             f"How long an access token is valid: {MIN_LIFETIME_MINUTES} to "
-            f"{MAX_LIFETIME_MINUTES} minutes."
+            f"{MAX_LIFETIME_MINUTES:,} minutes."
         ),
     )
     submit = SubmitField("Save token settings")

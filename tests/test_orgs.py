@@ -118,7 +118,7 @@ def test_dashboard_shows_breadcrumbs_children_and_activity(client, signed_in_own
     crumbs = html[html.index('aria-label="breadcrumb"') :]
     assert crumbs.index("Acme HQ") < crumbs.index("Engineering")
     assert "Platform" in html
-    assert "org.created" in html
+    assert "created <strong>Engineering</strong> under" in html  # the audit entry, in words
     assert "New sub-organization" in html
 
 

@@ -403,8 +403,7 @@ def list_openable_orgs(
     more = len(found) > limit
     found = found[:limit]
     ids = [org.id for org in found]
-    direct = _direct_roles(user, ids)
-    sole_owner = _sole_owner_of(user, [i for i, role in direct.items() if role == Role.OWNER])
+    direct = _direct_memberships(user, ids)
     roles = roles_in_orgs(user, ids)
     paths = ancestors_of_many(ids)
     tenant_role = Role.OWNER if user.is_tenant_admin else None
@@ -413,40 +412,37 @@ def list_openable_orgs(
             org=org,
             role=roles.get(org.id) or tenant_role,
             direct=org.id in direct,
-            sole_owner=org.id in sole_owner,
+            sole_owner=direct.get(org.id, ("", False))[1],
             path=paths.get(org.id, []),
         )
         for org in found
     ], more
 
 
-def _direct_roles(user: User, org_ids: list[int]) -> dict[int, str]:
+def _direct_memberships(user: User, org_ids: list[int]) -> dict[int, tuple[str, bool]]:
+    """For each of ``org_ids`` ``user`` is a direct member of: (role, sole owner?) — sole
+    owner meaning no other owner there or above, as ``members.leave_org`` counts. One
+    query."""
     if not org_ids:
         return {}
+    other = so.aliased(Membership)
+    other_owners = (
+        sa.select(sa.func.count())
+        .select_from(other)
+        .join(OrgClosure, OrgClosure.ancestor_id == other.org_id)
+        .where(
+            OrgClosure.descendant_id == Membership.org_id,
+            other.role == Role.OWNER,
+            other.user_id != user.id,
+        )
+        .scalar_subquery()
+    )
     rows = db.session.execute(
-        sa.select(Membership.org_id, Membership.role).where(
+        sa.select(Membership.org_id, Membership.role, other_owners).where(
             Membership.user_id == user.id, Membership.org_id.in_(org_ids)
         )
     )
-    return dict(rows.all())
-
-
-def _sole_owner_of(user: User, owned_org_ids: list[int]) -> set[int]:
-    """Of the orgs ``user`` directly owns, those with no other owner (here or above, as
-    ``members.leave_org`` counts them)."""
-    if not owned_org_ids:
-        return set()
-    others = (
-        sa.select(OrgClosure.descendant_id)
-        .join(Membership, Membership.org_id == OrgClosure.ancestor_id)
-        .where(
-            OrgClosure.descendant_id.in_(owned_org_ids),
-            Membership.role == Role.OWNER,
-            Membership.user_id != user.id,
-        )
-        .distinct()
-    )
-    return set(owned_org_ids) - set(db.session.scalars(others))
+    return {org_id: (role, role == Role.OWNER and others == 0) for org_id, role, others in rows}
 
 
 def accessible_org(user: User, public_id: str | None) -> Organization | None:

@@ -60,8 +60,8 @@ def org_section(endpoint: str | None) -> str | None:
     if blueprint in _SECTION_OF_BLUEPRINT:
         return _SECTION_OF_BLUEPRINT[blueprint]
     if blueprint == "tenant.org":
-        if view == "dashboard":
-            return "overview"
+        if view in ("dashboard", "new_child"):
+            return "overview"  # the org itself, and the sub-organizations it lists
         if view.startswith("settings") or view in {"move", "delete", "update_data"}:
             return "settings"
     return None

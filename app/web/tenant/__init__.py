@@ -69,10 +69,12 @@ def load_tenant_and_check_visitor():
     if visitor.view_ended is not None:
         return _end_expired_view_as(visitor.view_ended)
     if visitor.viewing is not None:
-        # Support staff viewing as a user: read-only, before any view runs.
-        if request.method not in ("GET", "HEAD"):
-            abort(403, view_as.READ_ONLY)
+        # Support staff viewing as a user: read-only, before any view runs (the refusal
+        # page still shows whose view it is, with its banner).
         scope.viewing = visitor.viewing
+        if request.method not in ("GET", "HEAD"):
+            scope.user = visitor.user
+            abort(403, view_as.READ_ONLY)
 
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "tenant_public", False):

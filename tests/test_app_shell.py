@@ -249,3 +249,15 @@ def test_p15_no_http_words_in_refusals(client, auth, world):
     body = fragment.get_data(as_text=True)
     for word in ("Conflict", "Forbidden", "Bad Request", "Gone."):
         assert word not in body
+
+
+def test_p15_a_short_password_is_answered_in_the_hints_words(client, create_tenant):
+    create_tenant("Open", slug="open", allow_signup=True)
+    response = client.post(
+        "/t/open/signup", data={"name": "Pat", "email": "pat@open.example", "password": "short"}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "At least 10 characters." in html  # the hint
+    assert "Use at least 10 characters." in html  # the error beside it
+    assert "Field must be between" not in html

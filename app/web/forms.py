@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import Field
+from wtforms.validators import DataRequired, Length
 
+from app.credentials import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.errors import ValidationFailed
 from app.services.validation import CONTROL_CHARS, FORBIDDEN_MESSAGE, has_forbidden_chars
 
@@ -40,3 +42,16 @@ class BaseForm(FlaskForm):
                 placed = True
         if not placed:
             self.form_errors.append(error.message)
+
+
+NEW_PASSWORD_HINT = f"At least {MIN_PASSWORD_LENGTH} characters."
+
+
+def new_password_rules() -> list:
+    """A new password's validators, whose messages say what the hint says (not WTForms'
+    stock "Field must be between 10 and 1024 characters long.")."""
+    return [
+        DataRequired(message="Choose a password."),
+        Length(min=MIN_PASSWORD_LENGTH, message=f"Use at least {MIN_PASSWORD_LENGTH} characters."),
+        Length(max=MAX_PASSWORD_LENGTH, message=f"Use at most {MAX_PASSWORD_LENGTH:,} characters."),
+    ]

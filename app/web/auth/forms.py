@@ -1,9 +1,9 @@
 from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from app.credentials import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.credentials import MAX_PASSWORD_LENGTH
 from app.services.validation import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
-from app.web.forms import BaseForm
+from app.web.forms import NEW_PASSWORD_HINT, BaseForm, new_password_rules
 
 
 class SignInForm(BaseForm):
@@ -20,8 +20,8 @@ class SignUpForm(BaseForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=MAX_EMAIL_LENGTH)])
     password = PasswordField(
         "Password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
-        description="At least 10 characters.",
+        validators=new_password_rules(),
+        description=NEW_PASSWORD_HINT,
     )
     submit = SubmitField("Create account")
 
@@ -38,7 +38,7 @@ class RequestPasswordResetForm(BaseForm):
 class ResetPasswordForm(BaseForm):
     password = PasswordField(
         "New password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
-        description="At least 10 characters.",
+        validators=new_password_rules(),
+        description=NEW_PASSWORD_HINT,
     )
     submit = SubmitField("Set password")

@@ -127,7 +127,7 @@ def index():
         # Nothing to leave while support views as someone, or for the only owner.
         is_direct_member=here.viewing is None and members.is_direct_member(here.org, here.user),
         is_only_owner=context["sole_owner_id"] == here.user.id,
-        can_transfer=can_transfer_ownership(here.access),
+        can_transfer=here.viewing is None and can_transfer_ownership(here.access),
         can_invite=here.access.can(Perm.MEMBERS_INVITE),
         undo=None if wants_fragment() else _pop_undo(),
         **filters,

@@ -38,7 +38,7 @@ def test_account_and_key_pages_fit_and_work_by_keyboard(
         assert_accessible(page)
         fits(page)
 
-        page.goto("/t/acme/settings#api-keys")
+        page.goto("/t/acme/settings/api-keys")
         key_name = f"Sync {uuid.uuid4().hex[:6]}"
         page.get_by_label("Key name").fill(key_name)
         page.get_by_role("checkbox", name="See the members").check()
@@ -61,6 +61,7 @@ def test_account_and_key_pages_fit_and_work_by_keyboard(
         expect(members).not_to_be_checked()
         page.get_by_role("button", name="Save what the key may do").focus()
         page.keyboard.press("Enter")
-        expect(page.get_by_role("status")).to_contain_text(f"The key “{key_name}” is narrowed")
+        expect(page.get_by_role("status")).to_contain_text(f"“{key_name}” narrowed.")
+        page.get_by_role("link", name="API keys and tokens", exact=True).first.click()
         row = page.get_by_role("row").filter(has_text=key_name)
         expect(row).to_contain_text("1 permission, whole tenant")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from playwright.sync_api import Dialog, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 OWNER_EMAIL = "owner@acme.example"
 PASSWORD = "demo-password-1"
@@ -210,23 +210,21 @@ def test_owner_builds_walks_finds_switches_deletes_and_restores_orgs(page: Page,
     # --- delete the middle org: its sub-org goes with it --------------------------------
     page.get_by_role("link", name=middle, exact=True).click()  # from the sub-org list
     expect(page).to_have_url(re.compile(rf"{re.escape(middle_path)}$"))
-    page.get_by_role("button", name="Settings").click()
-    expect(page.get_by_role("heading", level=1, name="Settings")).to_be_visible()
+    page.get_by_role("navigation", name=f"{middle} sections").get_by_role(
+        "link", name="Settings"
+    ).click()
+    expect(page.get_by_role("heading", level=1, name="General")).to_be_visible()
     assert_accessible(page)
-
-    dialogs: list[str] = []
-
-    def accept(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
-        dialog.accept()
-
-    page.once("dialog", accept)
-    page.get_by_role("button", name="Delete organization").click()
+    page.get_by_role("navigation", name="Settings pages").get_by_role(
+        "link", name="Danger zone"
+    ).click()
+    expect(page.get_by_role("heading", level=1, name="Danger zone")).to_be_visible()
+    assert_accessible(page)
+    # Its name, typed, is the confirmation (no dialog).
+    page.get_by_label("Type the organization's name to confirm").fill(middle)
+    page.get_by_role("button", name=f"Delete {middle}").click()
     expect(page).to_have_url(re.compile(r"/t/acme/orgs/$"))
-    expect(page.get_by_role("status")).to_contain_text(
-        f"{middle} is deleted with 1 sub-organization."
-    )
-    assert dialogs == [f"Delete {middle} and everything below it?"]
+    expect(page.get_by_role("status")).to_contain_text(f"{middle} deleted with 1 sub-organization.")
     top_item = tree_item(page, top)
     expect(top_item).to_be_visible()
     expect(top_item).not_to_have_attribute("aria-expanded", re.compile(".*"))  # nothing below

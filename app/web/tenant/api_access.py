@@ -76,7 +76,11 @@ def settings_api_keys():
                 db.session.commit()
                 # Shown once, on this answer only: never stored, so never shown again (a
                 # reload is a GET of the page, which lists the key without its secret).
-                return _api_keys_page(new_key=made)
+                response = _api_keys_page(new_key=made)
+                # The form stays in view after a swap (its errors are there); the new
+                # key is at the top of the page.
+                response.headers["HX-Reswap"] = "innerHTML show:window:top"
+                return response
     return _api_keys_page(key_form=form, status=form_status(form))
 
 

@@ -54,6 +54,12 @@ class Actor:
         """Someone not signed in yet (signing up or in); the event names the account."""
         return cls(ActorType.SYSTEM, None, "anonymous", **_origin())
 
+    @classmethod
+    def invitee(cls, email: str) -> Actor:
+        """The holder of an invitation's link, without an account: named by the address
+        it was sent to (holding the link proves it)."""
+        return cls(ActorType.USER, None, email, **_origin())
+
 
 def _origin() -> dict[str, str | None]:
     if not has_request_context():

@@ -7,7 +7,6 @@ old link dead) or revoked. Its email is queued in the outbox with the invitation
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,7 +21,6 @@ from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.ids import PREFIXES, new_public_id
 from app.models import (
-    ActorType,
     Invitation,
     InvitationStatus,
     Membership,
@@ -649,7 +647,7 @@ def _invitee(invitation: Invitation, user: User | None) -> Actor:
     is named by the address it was sent to (holding the link proves it)."""
     if user is not None:
         return Actor.for_user(user)
-    return dataclasses.replace(Actor.anonymous(), type=ActorType.USER, label=invitation.email)
+    return Actor.invitee(invitation.email)
 
 
 def pending_for(user: User) -> list[tuple[Invitation, Organization]]:

@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 from app.extensions import db
 from app.models import AuditEvent, Organization, Tenant, User
@@ -38,12 +37,6 @@ def recent_events(*, tenant: Tenant, limit: int = 20) -> list[AuditEvent]:
             .limit(limit)
         )
     )
-
-
-def list_events(*, page: int = 1, per_page: int = 50) -> Page[AuditEvent]:
-    """Every event across the platform, newest first (the staff console's view)."""
-    stmt = sa.select(AuditEvent).options(so.joinedload(AuditEvent.tenant)).order_by(*NEWEST_FIRST)
-    return paginate(stmt, page, per_page)
 
 
 # --- a tenant's own log --------------------------------------------------------------

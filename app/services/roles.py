@@ -155,8 +155,9 @@ def delete_role(
     if uses:
         catalog = role_catalog(tenant.id)
         if not reassign_to:
+            people = "1 member" if uses == 1 else f"{uses} members"
             raise Conflict(
-                f"{role.name} is still given to {uses} member(s): choose a role to give them instead."  # noqa: E501
+                f"{role.name} is still given to {people}: choose a role to give them instead."
             )
         if reassign_to not in catalog or reassign_to == role.key:
             raise ValidationFailed("Choose another existing role.", field="reassign_to")

@@ -101,7 +101,12 @@
   }
 
   document.addEventListener("htmx:load", function (event) { showCopyButtons(event.detail.elt); });
-  document.addEventListener("htmx:afterSettle", function (event) { focusErrorSummary(event.detail.elt); });
+  // After htmx's own scrolling (a boosted swap scrolls to the top once it settles), so
+  // the summary ends up in view.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var root = event.detail.elt;
+    setTimeout(function () { focusErrorSummary(root); }, 0);
+  });
   document.addEventListener("DOMContentLoaded", function () {
     showCopyButtons(document);
     focusErrorSummary(document);

@@ -178,8 +178,9 @@ def test_owner_builds_walks_finds_switches_deletes_and_restores_orgs(page: Page,
     assert_accessible(page)
 
     # --- switch to the new top-level org; it stays current ------------------------------
-    switcher = page.get_by_role("button", name=re.compile(r"^Switch organization"))
-    expect(switcher).not_to_have_accessible_name(f"Switch organization: {top}")
+    # (the header's switcher names the org on screen: here the leaf)
+    switcher = page.get_by_role("button", name=re.compile(r"^Organization: "))
+    expect(switcher).not_to_have_accessible_name(f"Organization: {top} (switch)")
     switcher.click()
     choice = page.get_by_role("button", name=re.compile(rf"^{re.escape(top)}\s"))
     expect(choice).to_be_visible()  # loaded on first opening: the creator owns it
@@ -188,23 +189,23 @@ def test_owner_builds_walks_finds_switches_deletes_and_restores_orgs(page: Page,
     choice.click()
     expect(page).to_have_url(re.compile(rf"{re.escape(top_path)}$"))
     expect(page.get_by_role("heading", level=1, name=top, exact=True)).to_be_visible()
-    switcher = page.get_by_role("button", name=re.compile(r"^Switch organization"))
-    expect(switcher).to_have_accessible_name(f"Switch organization: {top}")
+    switcher = page.get_by_role("button", name=re.compile(r"^Organization: "))
+    expect(switcher).to_have_accessible_name(f"Organization: {top} (switch)")
     assert_accessible(page)
 
     page.reload()
-    expect(switcher).to_have_accessible_name(f"Switch organization: {top}")
+    expect(switcher).to_have_accessible_name(f"Organization: {top} (switch)")
     assert_accessible(page)
     page.goto("/t/acme/")  # the tenant's start page is the current org
     expect(page).to_have_url(re.compile(rf"{re.escape(top_path)}$"))
-    expect(switcher).to_have_accessible_name(f"Switch organization: {top}")
+    expect(switcher).to_have_accessible_name(f"Organization: {top} (switch)")
 
     # Remembered across sessions: signing in again lands in it.
     sign_out(page, assert_accessible)
     sign_in(page, assert_accessible)
     expect(page).to_have_url(re.compile(rf"{re.escape(top_path)}$"))
     expect(page.get_by_role("heading", level=1, name=top, exact=True)).to_be_visible()
-    expect(switcher).to_have_accessible_name(f"Switch organization: {top}")
+    expect(switcher).to_have_accessible_name(f"Organization: {top} (switch)")
     assert_accessible(page)
 
     # --- delete the middle org: its sub-org goes with it --------------------------------

@@ -106,8 +106,8 @@ def test_owner_connects_a_backend_with_an_api_key_and_access_tokens(
     assert claims["email"] == OWNER_EMAIL
     assert claims["tenant_id"] == audience  # no audience of its own: the tenant's id
     # The token carries the organization the header's switcher shows as current.
-    switcher = page.get_by_role("banner").locator(".org-switcher summary")
-    current_name = switcher.inner_text().split(":", 1)[-1].strip()
+    switcher = page.get_by_role("banner").locator(".org-switcher .switcher-current")
+    current_name = switcher.inner_text().strip()
     status, current = call_api(base_url, secret, "GET", f"/orgs/{claims['org_id']}")
     assert (status, current["name"]) == (200, current_name)
     assert claims["role"] == "owner"  # the tenant's owner is an owner everywhere

@@ -19,7 +19,7 @@ def sign_in_form(page: Page):
 def expect_signed_in(page: Page) -> None:
     """Wherever the tenant's start page leads, the header names the person and offers sign-out."""
     expect(page).to_have_url(re.compile(r"/t/acme/(?!login)"))
-    expect(page.get_by_role("banner").get_by_text(OWNER_NAME, exact=True)).to_be_visible()
+    expect(page.get_by_role("banner").get_by_role("link", name=OWNER_NAME)).to_be_visible()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 

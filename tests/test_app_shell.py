@@ -261,3 +261,20 @@ def test_p15_a_short_password_is_answered_in_the_hints_words(client, create_tena
     assert "At least 10 characters." in html  # the hint
     assert "Use at least 10 characters." in html  # the error beside it
     assert "Field must be between" not in html
+
+
+def test_p6_a_referer_that_is_no_url_still_gets_its_error_page(client, auth, world):
+    auth.login(world.member)
+    refused = client.get("/t/acme/orgs/acme-hq/", headers={"Referer": "http://0[/x"})
+    assert refused.status_code == 403
+    assert "Back to the previous page" not in refused.get_data(as_text=True)
+
+
+def test_a_logo_address_that_is_no_url_is_a_field_error(client, auth, world):
+    auth.login(world.owner)
+    response = client.post(
+        "/t/acme/orgs/engineering/settings",
+        data={"name": "Engineering", "slug": "engineering", "logo_url": "https://0["},
+    )
+    assert response.status_code == 422
+    assert "Use an https:// address" in response.get_data(as_text=True)

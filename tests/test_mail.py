@@ -65,6 +65,9 @@ def test_password_reset_over_real_smtp(app, client, auth, owner, smtp):
     thief.set_cookie("tenantry_session", stolen)
     assert thief.get("/t/acme/orgs/").status_code == 302
     assert client.get("/t/acme/orgs/").status_code == 302
+    # the link's holder is signed in by it; signed out, the new password works
+    assert anonymous.get("/t/acme/orgs/").status_code == 200
+    anonymous.post("/t/acme/logout")
     ok = anonymous.post(
         "/t/acme/login", data={"email": owner.email, "password": "a-brand-new-password"}
     )

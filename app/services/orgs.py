@@ -647,8 +647,11 @@ def _clean_logo_url(raw: str | None) -> str | None:
     url = (raw or "").strip()
     if not url:
         return None
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.netloc or len(url) > 500:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL at all ("https://0[": an unclosed IPv6 bracket)
+        parts = None
+    if parts is None or parts.scheme != "https" or not parts.netloc or len(url) > 500:
         raise ValidationFailed(
             "Use an https:// address of at most 500 characters.", field="logo_url"
         )

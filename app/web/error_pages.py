@@ -157,7 +157,10 @@ def _same_site_referrer() -> str | None:
     """Where the visitor came from, if it was a page of this site: the way back."""
     if not has_request_context() or not request.referrer:
         return None
-    referrer = urlsplit(request.referrer)
+    try:
+        referrer = urlsplit(request.referrer)
+    except ValueError:  # a Referer that is no URL: no way back from it
+        return None
     if referrer.netloc != request.host or referrer.scheme not in ("http", "https"):
         return None
     if referrer.path == request.path:

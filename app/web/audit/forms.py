@@ -8,13 +8,31 @@ DATE_MESSAGE = "Enter a date as YYYY-MM-DD."
 ANY_ACTION = SelectChoice("", "Any action")
 
 
-class FilterEventsForm(BaseForm):
-    """The log's filters, read from the query string (a GET form: no CSRF token)."""
+def day_field(label: str, **kwargs) -> DateField:
+    """An optional whole UTC day (a log filter's range end)."""
+    return DateField(label, validators=[Optional()], invalid_value_message=DATE_MESSAGE, **kwargs)
+
+
+class DayRangeFilters(BaseForm):
+    """A log's filters, read from the query string (a GET form: no CSRF token), with a
+    day range in ``since`` and ``until`` (``day_field``s) that must not run backwards."""
 
     keeps_text = False
 
     class Meta:
         csrf = False
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        since, until = self["since"].data, self["until"].data
+        if ok and since and until and until < since:
+            self["until"].errors = [*self["until"].errors, "Choose a day on or after the start."]
+            ok = False
+        return ok
+
+
+class FilterEventsForm(DayRangeFilters):
+    """The org's or tenant's log filters."""
 
     actor = StringField(
         "Who",
@@ -34,8 +52,8 @@ class FilterEventsForm(BaseForm):
         validators=[Length(max=254, message="Use at most 254 characters.")],
         description="Part of its name, or its id.",
     )
-    since = DateField("From", validators=[Optional()], invalid_value_message=DATE_MESSAGE)
-    until = DateField("To", validators=[Optional()], invalid_value_message=DATE_MESSAGE)
+    since = day_field("From")
+    until = day_field("To")
 
     def offer_actions(self, groups: dict[str, list[tuple[str, str]]]) -> None:
         """The action select's options, grouped; the chosen value stays offered even when
@@ -53,10 +71,3 @@ class FilterEventsForm(BaseForm):
                 SelectChoice(chosen, shown if shown != chosen else f"Codes starting “{chosen}”")
             )
         self.action.choices = [*choices, *offered]
-
-    def validate(self, extra_validators=None) -> bool:
-        ok = super().validate(extra_validators)
-        if ok and self.since.data and self.until.data and self.until.data < self.since.data:
-            self.until.errors = [*self.until.errors, "Choose a day on or after the start."]
-            ok = False
-        return ok

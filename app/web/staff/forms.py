@@ -1,5 +1,4 @@
 from wtforms import (
-    DateField,
     EmailField,
     PasswordField,
     SelectChoice,
@@ -15,6 +14,7 @@ from app.credentials import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.models import StaffRole
 from app.services.validation import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, MAX_SLUG_LENGTH
 from app.services.view_as import MAX_REASON, VIEW_AS_MINUTES
+from app.web.audit.forms import DayRangeFilters, day_field
 from app.web.forms import BaseForm
 
 
@@ -97,16 +97,8 @@ class CreateStaffForm(BaseForm):
     submit = SubmitField("Create staff account")
 
 
-DATE_MESSAGE = "Enter a date as YYYY-MM-DD."
-
-
-class FilterPlatformEventsForm(BaseForm):
-    """The platform log's filters, read from the query string (a GET form: no CSRF token)."""
-
-    keeps_text = False
-
-    class Meta:
-        csrf = False
+class FilterPlatformEventsForm(DayRangeFilters):
+    """The platform log's filters."""
 
     actor = StringField(
         "Who",
@@ -125,22 +117,5 @@ class FilterPlatformEventsForm(BaseForm):
         ],
         description="Part of its name or slug, or its id.",
     )
-    since = DateField(
-        "From",
-        validators=[Optional()],
-        invalid_value_message=DATE_MESSAGE,
-        description="YYYY-MM-DD, UTC",
-    )
-    until = DateField(
-        "To",
-        validators=[Optional()],
-        invalid_value_message=DATE_MESSAGE,
-        description="YYYY-MM-DD, included",
-    )
-
-    def validate(self, extra_validators=None) -> bool:
-        ok = super().validate(extra_validators)
-        if ok and self.since.data and self.until.data and self.until.data < self.since.data:
-            self.until.errors = [*self.until.errors, "Choose a day on or after the start."]
-            ok = False
-        return ok
+    since = day_field("From", description="YYYY-MM-DD, UTC")
+    until = day_field("To", description="YYYY-MM-DD, included")

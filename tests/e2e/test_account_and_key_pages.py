@@ -7,21 +7,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
+from tests.e2e.screen import SIZES, fits
 from tests.e2e.test_invite_and_join import sign_in
-
-SIZES = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-
-
-def fits(page: Page) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    wide = page.evaluate(
-        """() => [...document.querySelectorAll('body *')]
-            .filter(e => e.getBoundingClientRect().right > innerWidth + 1)
-            .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
-    )
-    assert overflow <= 0, f"{page.url} is {overflow}px wider than the screen: {wide}"
 
 
 @pytest.mark.parametrize("size", SIZES, ids=list(SIZES))

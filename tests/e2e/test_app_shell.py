@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_every_page_fits import SIZES, fits, sign_in
+from tests.e2e.screen import SIZES, fits
+from tests.e2e.test_every_page_fits import sign_in
 
 # WCAG's relative luminance and contrast ratio, computed in the page from computed colours.
 CONTRAST_JS = """

@@ -9,9 +9,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.screen import SIZES, fits
 from tests.e2e.test_invite_and_join import OWNER_EMAIL, PASSWORD
-
-SIZES = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 # Every visible label, input, select, hint, error, button and link of the filters, as
 # boxes; two that overlap by more than half a pixel are named.
@@ -45,16 +44,6 @@ def sign_in(page: Page, assert_accessible) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).not_to_have_url(re.compile(r"/login"))
-
-
-def fits(page: Page) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    wide = page.evaluate(
-        """() => [...document.querySelectorAll('body *')]
-            .filter(e => e.getBoundingClientRect().right > innerWidth + 1)
-            .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
-    )
-    assert overflow <= 0, f"{page.url} is {overflow}px wider than the screen: {wide}"
 
 
 def filters_do_not_overlap(page: Page) -> None:

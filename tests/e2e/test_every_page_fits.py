@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-SIZES = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+from tests.e2e.screen import SIZES, fits
+
 PASSWORD = "demo-password-1"
 MAX_PAGES = 80  # per visitor and size: far more kinds of page than the app has
 
@@ -36,17 +37,6 @@ def kind_of(path: str) -> str:
     if org:
         path = path.replace(f"/orgs/{org.group(1)}/", "/orgs/{org}/", 1)
     return "/".join("{id}" if ID_SEGMENT.match(part) else part for part in path.split("/"))
-
-
-def fits(page: Page) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    if overflow > 0:
-        wide = page.evaluate(
-            """() => [...document.querySelectorAll('body *')]
-                .filter(e => e.getBoundingClientRect().right > innerWidth + 1)
-                .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
-        )
-        pytest.fail(f"{page.url} is {overflow}px wider than the screen: {wide}", pytrace=False)
 
 
 def shows_its_section(page: Page, path: str, *, sees_every_section: bool) -> None:

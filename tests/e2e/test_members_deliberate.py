@@ -13,6 +13,7 @@ import uuid
 from playwright.sync_api import Dialog, Page, Request, expect
 
 from tests.e2e import test_manage_members_and_teams as members_journey
+from tests.e2e.screen import fits
 from tests.e2e.test_manage_members_and_teams import create_top_level_org, member_row, sign_in
 
 # ``add_members(org_slug, [(email, name, role), ...])``: the other members journey's fixture.
@@ -34,11 +35,6 @@ def _open_members(page: Page, org: str) -> None:
 
 def _no_axe(_page: Page) -> None:
     """Stands in for assert_accessible where JavaScript is off (axe is a script)."""
-
-
-def _fits(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    assert width, page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
 
 
 def test_keyboard_browsing_saves_nothing_and_changes_are_deliberate(
@@ -129,11 +125,11 @@ def test_keyboard_browsing_saves_nothing_and_changes_are_deliberate(
     # --- at 1280 px the table fits; at 390 px it is cards that keep every control -------
     page.set_viewport_size({"width": 1280, "height": 800})
     page.reload()
-    _fits(page)
+    fits(page)
     expect(blake_row.get_by_role("button", name="Remove")).to_be_in_viewport()
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
-    _fits(page)
+    fits(page)
     for row in (alex_row, blake_row):
         expect(row.get_by_role("combobox", name="Role")).to_be_visible()
         expect(row.get_by_role("button", name="Save role")).to_be_visible()

@@ -11,9 +11,9 @@ import uuid
 import pytest
 from playwright.sync_api import Page, Response, expect
 
+from tests.e2e.screen import SIZES, fits
 from tests.e2e.test_invite_and_join import OWNER_EMAIL, PASSWORD, create_top_level_org, sign_in
 
-SIZES = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 TENANT_SETTINGS = [
     "/t/acme/settings",
     "/t/acme/settings/sign-up",
@@ -61,16 +61,6 @@ def _new_top_level_org(page: Page, name: str) -> str:
 
 def _status(response: Response | None) -> int | None:
     return response.status if response is not None else None
-
-
-def _fits(page: Page) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    wide = page.evaluate(
-        """() => [...document.querySelectorAll('body *')]
-            .filter(e => e.getBoundingClientRect().right > innerWidth + 1)
-            .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
-    )
-    assert overflow <= 0, f"{page.url} is {overflow}px wider than the screen: {wide}"
 
 
 def test_a_failed_save_low_on_a_settings_page_is_summarised_in_view_and_focused(
@@ -206,5 +196,5 @@ def test_every_settings_page_fits_the_screen(new_context, assert_accessible, siz
                 "[aria-current=page]"
             )
             expect(current).to_have_count(1)
-            _fits(page)
+            fits(page)
             assert_accessible(page)

@@ -10,6 +10,8 @@ import re
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.e2e.screen import fits
+
 STAFF_EMAIL = "staff@tenantry.example"  # the demo superadmin
 PASSWORD = "demo-password-1"
 TENANT = "Acme Corporation"
@@ -28,11 +30,6 @@ def _signed_in(context: BrowserContext) -> Page:
     return page
 
 
-def _fits(page: Page) -> None:
-    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert width <= inner, f"{page.url} is {width}px wide on a {inner}px screen"
-
-
 def _tenant_path(page: Page) -> str:
     page.goto("/staff/")
     page.get_by_role("link", name=TENANT, exact=True).first.click()
@@ -43,7 +40,7 @@ def _tenant_path(page: Page) -> str:
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1280x800", "390x844"])
 def test_every_console_page_fits_and_reads(new_context, assert_accessible, viewport):
     page = _signed_in(new_context(viewport=viewport))
-    _fits(page)
+    fits(page)
     assert_accessible(page)
 
     # Search by a part of an address in the middle: every Acme user's domain.
@@ -51,30 +48,30 @@ def test_every_console_page_fits_and_reads(new_context, assert_accessible, viewp
     users = page.get_by_role("region", name="Users")
     expect(users.get_by_role("cell", name="owner@acme.example")).to_be_visible()
     expect(users.get_by_role("link", name=TENANT).first).to_be_visible()  # whose user it is
-    _fits(page)
+    fits(page)
     assert_accessible(page)
     # and by a fragment of a name
     page.goto("/staff/search?q=livia own")
     expect(
         page.get_by_role("region", name="Users").get_by_role("link", name="Olivia Owner")
     ).to_be_visible()
-    _fits(page)
+    fits(page)
 
     # The tenant, then its users page by page.
     tenant = _tenant_path(page)
     expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
-    _fits(page)
+    fits(page)
     assert_accessible(page)
     page.goto(f"{tenant}/users")
     expect(page.get_by_role("heading", level=1, name=f"Users of {TENANT}")).to_be_visible()
     expect(page.get_by_role("cell", name="owner@acme.example")).to_be_visible()
-    _fits(page)
+    fits(page)
     assert_accessible(page)
 
     # A user.
     page.get_by_role("link", name="Olivia Owner").click()
     expect(page.get_by_role("heading", level=1, name="Olivia Owner")).to_be_visible()
-    _fits(page)
+    fits(page)
     assert_accessible(page)
 
     # The tenant's organizations, failed emails and deleted organizations.
@@ -85,7 +82,7 @@ def test_every_console_page_fits_and_reads(new_context, assert_accessible, viewp
     ):
         page.goto(f"{tenant}/{section}")
         expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible()
-        _fits(page)
+        fits(page)
         assert_accessible(page)
 
     # The audit log, filtered, and a filter with a mistake.
@@ -95,11 +92,11 @@ def test_every_console_page_fits_and_reads(new_context, assert_accessible, viewp
     page.get_by_role("button", name="Filter").click()
     expect(page).to_have_url(re.compile(r"/staff/audit\?.*action=org\."))
     expect(page.get_by_role("cell", name=re.compile(r"created")).first).to_be_visible()
-    _fits(page)
+    fits(page)
     assert_accessible(page)
     page.goto("/staff/audit?since=2026-13-01")
     expect(page.get_by_text("Enter a date as YYYY-MM-DD.").first).to_be_visible()
-    _fits(page)
+    fits(page)
     assert_accessible(page)
 
     # Staff accounts, a new tenant's form, and the page that asks before suspending (where
@@ -111,7 +108,7 @@ def test_every_console_page_fits_and_reads(new_context, assert_accessible, viewp
     ):
         page.goto(path)
         expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible()
-        _fits(page)
+        fits(page)
         assert_accessible(page)
 
 

@@ -13,6 +13,7 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.screen import fits
 from tests.e2e.test_invite_and_join import (  # noqa: F401 (fixtures)
     create_top_level_org,
     inbox,
@@ -24,11 +25,6 @@ from tests.e2e.test_invite_and_join import (  # noqa: F401 (fixtures)
 
 TENANT = "Acme Corporation"
 PHONE = {"width": 390, "height": 844}
-
-
-def fits_the_screen(page: Page) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{page.url} is {overflow}px wider than a 390px screen"
 
 
 def verification_link(message, *, address: str, base_url: str) -> str:
@@ -73,7 +69,7 @@ def test_a_new_account_proves_its_address_before_accepting_an_invitation(
         expect(visitor.get_by_role("heading", level=1, name="Check your inbox")).to_be_visible()
         expect(visitor.get_by_text(email)).to_be_visible()
         assert_accessible(visitor)
-        fits_the_screen(visitor)
+        fits(visitor)
 
         # --- signed in, she sees nothing of any org until the address is proven ---------
         visitor.get_by_role("button", name="Sign in").click()
@@ -85,7 +81,7 @@ def test_a_new_account_proves_its_address_before_accepting_an_invitation(
         expect(visitor.get_by_role("link", name="Change your email address")).to_be_visible()
         expect(visitor.get_by_role("button", name="Sign out").first).to_be_visible()
         assert_accessible(visitor)
-        fits_the_screen(visitor)
+        fits(visitor)
         for path in ("/t/acme/orgs/switch", f"/t/acme/orgs/{slug}/members"):
             visitor.goto(path)
             expect(visitor.get_by_role("heading", level=1, name="Check your inbox")).to_be_visible()
@@ -101,7 +97,7 @@ def test_a_new_account_proves_its_address_before_accepting_an_invitation(
             visitor.get_by_role("heading", level=1, name="Confirm your email address")
         ).to_be_visible()
         assert_accessible(visitor)
-        fits_the_screen(visitor)
+        fits(visitor)
         visitor.get_by_role("button", name="Confirm email address").click()
         expect(visitor.get_by_role("status")).to_contain_text(f"{email} is confirmed")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ from app.models import (
     User,
 )
 from app.services import orgs, tenants
+from app.services.audit import log as audit_log
 from app.services.orgs import PathStep
 from app.services.pagination import Page, paginate
 from app.services.validation import escape_like
@@ -257,26 +258,13 @@ def platform_events(
     filters = filters or PlatformEventFilters()
     stmt = sa.select(AuditEvent).options(so.joinedload(AuditEvent.tenant))
     if filters.actor:
-        stmt = stmt.where(
-            sa.or_(
-                AuditEvent.actor_label.ilike(contains_pattern(filters.actor), escape="\\"),
-                AuditEvent.actor_id == filters.actor,
-            )
-        )
+        stmt = stmt.where(audit_log.by_actor(filters.actor))
     if filters.action:
-        prefix = escape_like(filters.action.lower())
-        stmt = stmt.where(AuditEvent.action.like(f"{prefix}%", escape="\\"))
+        stmt = stmt.where(audit_log.by_action_prefix(filters.action))
     if filters.tenant:
         by_id = sa.select(Tenant.id).where(Tenant.public_id == filters.tenant)
         matching = tenants.tenants_matching(filters.tenant).with_only_columns(Tenant.id)
         stmt = stmt.where(AuditEvent.tenant_id.in_(sa.union(by_id, matching)))
-    if filters.since is not None:
-        stmt = stmt.where(AuditEvent.created_at >= _start_of(filters.since))
-    if filters.until is not None and filters.until < date.max:
-        stmt = stmt.where(AuditEvent.created_at < _start_of(filters.until + timedelta(days=1)))
+    stmt = stmt.where(*audit_log.within_days(filters.since, filters.until))
     order = (AuditEvent.created_at.desc(), AuditEvent.id.desc())
     return paginate(stmt.order_by(*order), page, per_page)
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)

@@ -70,23 +70,37 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+def by_actor(text: str) -> sa.ColumnElement[bool]:
+    """Events whose actor's label contains ``text`` (any case), or whose actor id it is."""
+    return sa.or_(_contains(AuditEvent.actor_label, text), AuditEvent.actor_id == text)
+
+
+def by_action_prefix(text: str) -> sa.ColumnElement[bool]:
+    """Events whose action code starts with ``text`` ("member." finds every member action)."""
+    return AuditEvent.action.like(f"{escape_like(text.lower())}%", escape="\\")
+
+
+def within_days(since: date | None, until: date | None) -> list[sa.ColumnElement[bool]]:
+    """Events on those whole UTC days, both ends included (either end may be open)."""
+    conditions = []
+    if since is not None:
+        conditions.append(AuditEvent.created_at >= _start_of(since))
+    if until is not None and until < date.max:
+        conditions.append(AuditEvent.created_at < _start_of(until + timedelta(days=1)))
+    return conditions
+
+
 def _scoped(tenant: Tenant, org: Organization | None, filters: EventFilters) -> sa.Select:
     stmt = sa.select(AuditEvent).where(AuditEvent.tenant_id == tenant.id)
     if org is not None:
         # This org's own events; its sub-organizations keep their own logs.
         stmt = stmt.where(AuditEvent.org_id == org.id)
     if filters.actor:
-        stmt = stmt.where(
-            sa.or_(
-                _contains(AuditEvent.actor_label, filters.actor),
-                AuditEvent.actor_id == filters.actor,
-            )
-        )
+        stmt = stmt.where(by_actor(filters.actor))
     if filters.action in ACTIONS:
         stmt = stmt.where(AuditEvent.action == filters.action)
     elif filters.action:
-        prefix = escape_like(filters.action.lower())
-        stmt = stmt.where(AuditEvent.action.like(f"{prefix}%", escape="\\"))
+        stmt = stmt.where(by_action_prefix(filters.action))
     if filters.target:
         stmt = stmt.where(
             sa.or_(
@@ -94,11 +108,7 @@ def _scoped(tenant: Tenant, org: Organization | None, filters: EventFilters) -> 
                 AuditEvent.target_id == filters.target,
             )
         )
-    if filters.since is not None:
-        stmt = stmt.where(AuditEvent.created_at >= _start_of(filters.since))
-    if filters.until is not None and filters.until < date.max:
-        stmt = stmt.where(AuditEvent.created_at < _start_of(filters.until + timedelta(days=1)))
-    return stmt
+    return stmt.where(*within_days(filters.since, filters.until))
 
 
 def search_events(

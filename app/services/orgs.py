@@ -121,6 +121,19 @@ class TreeNode:
         return self.viewer_role is not None
 
 
+def _openable_by(user: User) -> sa.ColumnElement[bool]:
+    """Organization rows ``user`` may open: every live one of the tenant for a tenant
+    owner or admin, else those at or below one of their memberships."""
+    if user.is_tenant_admin:
+        return sa.true()
+    return (
+        sa.select(OrgClosure.ancestor_id)
+        .join(Membership, Membership.org_id == OrgClosure.ancestor_id)
+        .where(OrgClosure.descendant_id == Organization.id, Membership.user_id == user.id)
+        .exists()
+    )
+
+
 def _visible_to(viewer: User) -> sa.ColumnElement[bool]:
     """The orgs of the tree ``viewer`` sees: all for a tenant owner or admin; for anyone
     else those they may open (at or below a membership) and the ancestors leading there,
@@ -128,9 +141,8 @@ def _visible_to(viewer: User) -> sa.ColumnElement[bool]:
     if viewer.is_tenant_admin:
         return sa.true()
     mine = sa.select(Membership.org_id).where(Membership.user_id == viewer.id)
-    at_or_below = sa.select(OrgClosure.descendant_id).where(OrgClosure.ancestor_id.in_(mine))
     above = sa.select(OrgClosure.ancestor_id).where(OrgClosure.descendant_id.in_(mine))
-    return sa.or_(Organization.id.in_(at_or_below), Organization.id.in_(above))
+    return sa.or_(_openable_by(viewer), Organization.id.in_(above))
 
 
 def is_visible_to(org: Organization, viewer: User) -> bool:
@@ -367,19 +379,6 @@ class OpenableOrg:
 SWITCHER_LIMIT = 50
 
 
-def _openable_by(user: User) -> sa.ColumnElement[bool]:
-    """Organization rows ``user`` may open: every live one of the tenant for a tenant
-    owner or admin, else those at or below one of their memberships."""
-    if user.is_tenant_admin:
-        return sa.true()
-    return (
-        sa.select(OrgClosure.ancestor_id)
-        .join(Membership, Membership.org_id == OrgClosure.ancestor_id)
-        .where(OrgClosure.descendant_id == Organization.id, Membership.user_id == user.id)
-        .exists()
-    )
-
-
 def list_openable_orgs(
     user: User, *, query: str = "", limit: int = SWITCHER_LIMIT
 ) -> tuple[list[OpenableOrg], bool]:
@@ -454,15 +453,7 @@ def accessible_org(user: User, public_id: str | None) -> Organization | None:
         Organization.tenant_id == user.tenant_id,
         Organization.deleted_at.is_(None),
     )
-    if not user.is_tenant_admin:
-        member_of_ancestor = (
-            sa.select(OrgClosure.ancestor_id)
-            .join(Membership, Membership.org_id == OrgClosure.ancestor_id)
-            .where(OrgClosure.descendant_id == Organization.id, Membership.user_id == user.id)
-            .exists()
-        )
-        stmt = stmt.where(member_of_ancestor)
-    return db.session.scalar(stmt)
+    return db.session.scalar(stmt.where(_openable_by(user)))
 
 
 def switch_org(user: User, org: Organization) -> Organization:

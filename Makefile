@@ -8,7 +8,7 @@ export PORT
 export FLASK_APP := wsgi
 
 .PHONY: screenshots run test lint format install install-test install-load chromium bench bench-quick \
-	bench-detail load faults scale-out load-ci vendor clean help
+	bench-detail profile load faults scale-out load-ci vendor clean help
 
 help:
 	@echo "make run    set up .venv, migrate, seed demo data, serve http://127.0.0.1:$(PORT) (debug)"
@@ -16,6 +16,7 @@ help:
 	@echo "make screenshots  pictures of the main pages at desktop and phone sizes into docs/screens/"
 	@echo "make lint   ruff check + format check"
 	@echo "make bench  seed a large tenant and time the main pages (bench/results/pages-*.md)"
+	@echo "make profile PAGE=\"members page\"  where one page's time goes (bench/results/profile-*.txt)"
 	@echo "make load   64 users for 2 minutes against gunicorn + PostgreSQL; make faults, make scale-out"
 
 $(BIN)/python:
@@ -79,6 +80,12 @@ bench-quick: install
 bench-detail: install
 	$(BIN)/python bench/orgs.py $(ORGS_BENCH_ARGS)
 	$(BIN)/python bench/members.py $(MEMBERS_BENCH_ARGS)
+
+# Where one page's time goes (cProfile, sorted tables) into bench/results/profile-<page>.txt:
+# make profile PAGE="members page"   (a page name of bench/pages.py, or a path)
+PAGE ?= members page
+profile: install
+	$(BIN)/python bench/page_profile.py --page "$(PAGE)" $(PROFILE_ARGS)
 
 # Load and faults against a production-like setup (gunicorn, PostgreSQL on 127.0.0.1:5432,
 # a real mail worker, an SMTP sink; Redis on 6379 for scale-out). Each ends PASS or FAIL.

@@ -142,14 +142,31 @@ def decode_key(token: str, parts: int) -> tuple[Any, ...] | None:
     return key
 
 
-def cursor_from(args: Mapping[str, str], parts: int) -> Cursor | None:
-    """``?after=`` or ``?before=`` from a query string; None means the first page."""
+def cursor_from(
+    args: Mapping[str, str], parts: int, *, types: Sequence[type] | None = None
+) -> Cursor | None:
+    """``?after=`` or ``?before=`` from a query string; None means the first page.
+
+    With ``types`` (one per part), a key whose parts are not of those types is refused
+    too, so a hand-made token can't reach the database with a value its column can't
+    take (text for a number, a datetime without a time zone)."""
     for direction in ("after", "before"):
         token = args.get(direction)
         if token:
             key = decode_key(token, parts)
-            return Cursor(direction, key) if key is not None else None
+            if key is None or (types is not None and not _of_types(key, types)):
+                return None
+            return Cursor(direction, key)
     return None
+
+
+def _of_types(key: tuple[Any, ...], types: Sequence[type]) -> bool:
+    for part, kind in zip(key, types, strict=True):
+        if not isinstance(part, kind) or (isinstance(part, bool) and kind is not bool):
+            return False
+        if isinstance(part, datetime) and part.tzinfo is None:
+            return False
+    return True
 
 
 def keyset_page(

@@ -1,7 +1,7 @@
 """The support console finds things and shows them whole (issue 15, problems 8 and 10).
 
 Search matches any part of a name, an address, an org's or a tenant's name, and pages
-through each kind; a tenant's page lists its users, fifty at a time; the platform's audit
+through each kind by key; a tenant's page lists its users, fifty at a time; the platform's audit
 log filters by who, what, which tenant and when; a second tenant with a taken name needs
 a confirmation; every destructive staff action has a confirmation page that changes
 nothing until its form is posted.
@@ -148,15 +148,17 @@ def test_results_are_paged_kind_by_kind(client, create_tenant, create_user, supp
         create_user(tenant, f"pager{n:02d}@paging.example", name=f"Pager {n:02d}")
     first = client.get("/staff/search?q=pager")
     assert len(_table(first, "Users")) == 20
-    assert 'href="/staff/search?q=pager&amp;kind=users&amp;page=2"' in first.get_data(as_text=True)
-    second = client.get("/staff/search?q=pager&kind=users&page=2")
+    more = urlsplit(parse(first.get_data(as_text=True)).one('a[href*="kind=users"]').get("href"))
+    assert set(parse_qs(more.query)) == {"q", "kind", "after"}
+    second = client.get(f"{more.path}?{more.query}")
     emails = [row["Email"].text for row in _table(second, "Users")]
     assert emails == [f"pager{n:02d}@paging.example" for n in range(20, 25)]
     assert "Tenants" not in _text(second).split("All results")[-1]  # one kind only
-    past_the_end = client.get("/staff/search?q=pager&kind=users&page=9")
-    assert past_the_end.status_code == 200
-    assert "No more results" in _text(past_the_end)
-    nonsense = client.get("/staff/search?q=pager&kind=nope&page=x")
+    assert 'rel="prev"' in second.get_data(as_text=True)
+    old_link = client.get("/staff/search?q=pager&kind=users&page=9")  # before keys: page 1
+    assert old_link.status_code == 200
+    assert len(_table(old_link, "Users")) == 20
+    nonsense = client.get("/staff/search?q=pager&kind=nope&page=x&after=%%%")
     assert nonsense.status_code == 200
     assert len(_table(nonsense, "Users")) == 20
 
@@ -209,19 +211,11 @@ def test_a_tenant_lists_its_users_fifty_at_a_time(client, create_tenant, create_
     emails = [r["Email"].text for r in table_rows(second.get_data(as_text=True))]
     assert emails == [f"member{n:02d}@crowd.example" for n in range(50, 55)]
     assert 'rel="next"' not in second.get_data(as_text=True)
+    assert "stranger@elsewhere.example" not in second.get_data(as_text=True)
 
-    with client.application.app_context():
-        last = db.session.scalar(
-            sa.select(User.public_id).where(User.email == "member54@crowd.example")
-        )
-        stranger = db.session.scalar(
-            sa.select(User.public_id).where(User.email == "stranger@elsewhere.example")
-        )
-    past_the_end = client.get(f"{base}?after={last}")
-    assert past_the_end.status_code == 200
-    assert "No more users" in _text(past_the_end)
-    assert client.get(f"{base}?after={stranger}").status_code == 404  # another tenant's
-    assert client.get(f"{base}?after=usr_nope").status_code == 404
+    mangled = client.get(f"{base}?after=usr_nope")  # not a key we made: the first page
+    assert mangled.status_code == 200
+    assert len(table_rows(mangled.get_data(as_text=True))) == 50
 
 
 def test_the_tenant_page_loads_its_users(client, htmx_client, people, support):
@@ -236,17 +230,16 @@ def test_a_page_of_users_takes_the_same_queries_however_far_in(
     tenant = create_tenant("Deep", slug="deep")
     for n in range(120):
         create_user(tenant, f"deep{n:03d}@deep.example", name=f"Deep {n:03d}")
-    with app.app_context():
-        late = db.session.scalar(
-            sa.select(User.public_id).where(User.email == "deep100@deep.example")
-        )
     base = f"/staff/tenants/{tenant.public_id}/users"
     with count_queries() as first:
-        client.get(base)
+        response = client.get(base)
+    second = parse(response.get_data(as_text=True)).one('a[rel="next"]').get("href")
+    response = client.get(second)
+    third = parse(response.get_data(as_text=True)).one('a[rel="next"]').get("href")
     with count_queries() as later:
-        response = client.get(f"{base}?after={late}")
-    assert "deep101@deep.example" in response.get_data(as_text=True)
-    assert later.count == first.count + 1  # the cursor's own row, then one seek
+        response = client.get(third)
+    assert "deep100@deep.example" in response.get_data(as_text=True)
+    assert later.count == first.count  # one seek, wherever it starts
 
 
 # --- the platform's audit log ---------------------------------------------------------------
@@ -320,11 +313,10 @@ def test_the_audit_log_pager_keeps_the_filters(app, client, people, support):
         db.session.commit()
     first = client.get("/staff/audit?action=org.&tenant=engines").get_data(as_text=True)
     next_page = urlsplit(parse(first).one('a[rel="next"]').get("href"))
-    assert parse_qs(next_page.query) == {
-        "page": ["2"],
-        "action": ["org."],
-        "tenant": ["engines"],
-    }
+    query = parse_qs(next_page.query)
+    assert set(query) == {"after", "action", "tenant"}
+    assert query["action"] == ["org."]
+    assert query["tenant"] == ["engines"]
     second = client.get(f"{next_page.path}?{next_page.query}")
     assert "org.created" in second.get_data(as_text=True)
 

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import StaffRole, StaffUser, Tenant, TenantRole, User, utcnow
 from app.policy import StaffAction, TenantPerm, require_staff_permission, tenant_can
 from app.services import audit, email_verification, orgs, sign_in_throttle, view_as
-from app.services.pagination import Page, paginate
+from app.services.pagination import Cursor, KeysetPage, keyset_page
 from app.services.validation import (
     check_password,
     clean_name,
@@ -348,8 +348,24 @@ def get_user_anywhere(public_id: str | None) -> User:
 # --- staff accounts ------------------------------------------------------------------
 
 
-def list_staff(*, page: int = 1, per_page: int = 50) -> Page[StaffUser]:
-    return paginate(sa.select(StaffUser).order_by(StaffUser.email), page, per_page)
+STAFF_PAGE = 50
+STAFF_CURSOR = (str,)  # a page's edge row: its email (unique)
+
+
+def list_staff(*, cursor: Cursor | None = None, per_page: int = STAFF_PAGE) -> KeysetPage:
+    """Staff accounts by email, as plain rows, a page by key."""
+    stmt = sa.select(
+        StaffUser.id,
+        StaffUser.public_id,
+        StaffUser.email,
+        StaffUser.name,
+        StaffUser.role,
+        StaffUser.is_active_account,
+        StaffUser.last_login_at,
+    )
+    return keyset_page(
+        stmt, [StaffUser.email], cursor=cursor, per_page=per_page, key_of=lambda row: (row.email,)
+    )
 
 
 def get_staff(public_id: str) -> StaffUser:

@@ -8,16 +8,13 @@ members, invitations, passwords, tenants, outbox, view_as) with ``Actor.for_staf
 
 from __future__ import annotations
 
-import contextlib
 import re
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
-from app.errors import NotFound
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -29,7 +26,7 @@ from app.models import (
 from app.services import orgs, tenants
 from app.services.audit import log as audit_log
 from app.services.orgs import PathStep
-from app.services.pagination import Page, paginate
+from app.services.pagination import Cursor, KeysetPage, keyset_page
 from app.services.validation import escape_like
 
 SEARCH_PAGE = 20
@@ -53,16 +50,17 @@ class SearchKind(StrEnum):
 # --- global search -------------------------------------------------------------------
 
 
-@dataclass
-class UserHit:
-    user: User
-    tenant: Tenant
+# A page's edge row in a search: (email, id) for users, (lower-cased name, id) for orgs
+# and tenants.
+SEARCH_CURSOR = (str, int)
 
 
 @dataclass
 class OrgHit:
-    org: Organization
-    tenant: Tenant
+    """An org found (a plain row: id, public_id, name, deleted_at, tenant_public_id,
+    tenant_name), with the path down to it."""
+
+    org: sa.Row
     path: list[PathStep] = field(default_factory=list)
 
 
@@ -74,18 +72,21 @@ class InvitationHit:
     invitee: User | None  # the account with the invited address, if there is one
 
 
-def _no_page() -> Page:
-    return Page(items=[], page=1, per_page=SEARCH_PAGE, has_next=False)
+def _no_page() -> KeysetPage:
+    return KeysetPage(items=[], per_page=SEARCH_PAGE)
 
 
 @dataclass
 class SearchResults:
+    """Users are plain rows (id, public_id, name, email, tenant_role, is_active_account,
+    tenant_public_id, tenant_name), tenants too (id, public_id, name, slug, status)."""
+
     query: str
     kind: SearchKind | None = None  # one kind paged through, or the first page of each
-    page: int = 1
-    users: Page[UserHit] = field(default_factory=_no_page)
-    orgs: Page[OrgHit] = field(default_factory=_no_page)
-    tenants: Page[Tenant] = field(default_factory=_no_page)
+    paged: bool = False  # a page after (or before) some result, not the first
+    users: KeysetPage = field(default_factory=_no_page)
+    orgs: KeysetPage[OrgHit] = field(default_factory=_no_page)
+    tenants: KeysetPage = field(default_factory=_no_page)
     invitations: list[InvitationHit] = field(default_factory=list)
     by_id: bool = False
 
@@ -98,13 +99,14 @@ def search(
     query: str,
     *,
     kind: SearchKind | None = None,
-    page: int = 1,
+    cursor: Cursor | None = None,
     per_page: int = SEARCH_PAGE,
 ) -> SearchResults:
     """Users whose email or name contains ``query``, orgs and tenants whose name (or slug)
     does, case-insensitively, across tenants; or one thing by its exact public id. ``%``
-    and ``_`` match literally. A page of each kind, or with ``kind`` a given page of that
-    kind alone; a constant number of queries (at most five; one to three for an id)."""
+    and ``_`` match literally. The first page of each kind, or with ``kind`` a page of
+    that kind alone, by key from ``cursor``; a constant number of queries (at most four;
+    one to three for an id)."""
     query = " ".join(query.split())
     if not query:
         return SearchResults(query)
@@ -112,34 +114,40 @@ def search(
     if exact:
         # Prefixes are lowercase and ULIDs uppercase: accept either spelling.
         return _by_public_id(f"{exact.group(1).lower()}_{exact.group(2).upper()}")
-    page = page if kind else 1  # without a kind: the first page of each
-    results = SearchResults(query, kind=kind, page=page)
+    cursor = cursor if kind else None  # without a kind: the first page of each
+    results = SearchResults(query, kind=kind, paged=cursor is not None)
     pattern = contains_pattern(query)
     if kind in (None, SearchKind.USERS):
-        users = paginate(users_containing(pattern), page, per_page)
-        results.users = _hits(users, [UserHit(user, user.tenant) for user in users.items])
+        results.users = keyset_page(
+            users_containing(pattern),
+            [User.email, User.id],
+            cursor=cursor,
+            per_page=per_page,
+            key_of=lambda row: (row.email, row.id),
+        )
     if kind in (None, SearchKind.ORGS):
-        found = paginate(orgs_containing(pattern), page, per_page)
-        paths = orgs.ancestors_of_many(org.id for org in found.items)
-        owners = _tenants_by_id({org.tenant_id for org in found.items})
-        hits = [OrgHit(org, owners[org.tenant_id], paths.get(org.id, [])) for org in found.items]
-        results.orgs = _hits(found, hits)
+        found = keyset_page(
+            orgs_containing(pattern),
+            [_ORG_SORT_NAME, Organization.id],
+            cursor=cursor,
+            per_page=per_page,
+            key_of=lambda row: (row.sort_name, row.id),
+        )
+        paths = orgs.ancestors_of_many(row.id for row in found.items)
+        hits = [OrgHit(row, paths.get(row.id, [])) for row in found.items]
+        results.orgs = replace(found, items=hits)
     if kind in (None, SearchKind.TENANTS):
-        matching = tenants.tenants_matching(query)
-        results.tenants = paginate(
-            matching.order_by(sa.func.lower(Tenant.name), Tenant.id), page, per_page
+        sort_name = sa.func.lower(Tenant.name)
+        results.tenants = keyset_page(
+            tenants.tenants_matching(query).with_only_columns(
+                *_TENANT_COLUMNS, sort_name.label("sort_name")
+            ),
+            [sort_name, Tenant.id],
+            cursor=cursor,
+            per_page=per_page,
+            key_of=lambda row: (row.sort_name, row.id),
         )
     return results
-
-
-def _hits(found: Page, hits: list) -> Page:
-    return Page(items=hits, page=found.page, per_page=found.per_page, has_next=found.has_next)
-
-
-def _tenants_by_id(ids: set[int]) -> dict[int, Tenant]:
-    if not ids:
-        return {}
-    return {t.id: t for t in db.session.scalars(sa.select(Tenant).where(Tenant.id.in_(ids)))}
 
 
 def contains_pattern(text: str) -> str:
@@ -152,12 +160,34 @@ def contains_pattern(text: str) -> str:
 # are compared in it.
 
 
-def users_containing(pattern: str) -> sa.Select[tuple[User]]:
-    """Users (their tenant loaded with them) whose address or name contains the pattern."""
+_USER_COLUMNS = (
+    User.id,
+    User.public_id,
+    User.name,
+    User.email,
+    User.tenant_role,
+    User.is_active_account,
+    Tenant.public_id.label("tenant_public_id"),
+    Tenant.name.label("tenant_name"),
+)
+_ORG_SORT_NAME = sa.func.lower(Organization.name)
+_ORG_COLUMNS = (
+    Organization.id,
+    Organization.public_id,
+    Organization.name,
+    Organization.deleted_at,
+    Tenant.public_id.label("tenant_public_id"),
+    Tenant.name.label("tenant_name"),
+)
+_TENANT_COLUMNS = (Tenant.id, Tenant.public_id, Tenant.name, Tenant.slug, Tenant.status)
+
+
+def users_containing(pattern: str) -> sa.Select:
+    """Users (with their tenant's id and name) whose address or name contains the
+    pattern, as plain rows; unordered."""
     return (
-        sa.select(User)
+        sa.select(*_USER_COLUMNS)
         .join(Tenant, Tenant.id == User.tenant_id)
-        .options(so.contains_eager(User.tenant))
         .where(
             sa.or_(
                 User.email.like(pattern, escape="\\"),
@@ -165,17 +195,16 @@ def users_containing(pattern: str) -> sa.Select[tuple[User]]:
             ),
             Tenant.deleted_at.is_(None),
         )
-        .order_by(User.email, User.id)
     )
 
 
-def orgs_containing(pattern: str) -> sa.Select[tuple[Organization]]:
-    name = sa.func.lower(Organization.name)
+def orgs_containing(pattern: str) -> sa.Select:
+    """Orgs (with their tenant's id and name, and their lower-cased name to sort by) whose
+    name contains the pattern, as plain rows; unordered."""
     return (
-        sa.select(Organization)
+        sa.select(*_ORG_COLUMNS, _ORG_SORT_NAME.label("sort_name"))
         .join(Tenant, Tenant.id == Organization.tenant_id)
-        .where(name.like(pattern, escape="\\"), Tenant.deleted_at.is_(None))
-        .order_by(name, Organization.id)
+        .where(_ORG_SORT_NAME.like(pattern, escape="\\"), Tenant.deleted_at.is_(None))
     )
 
 
@@ -185,26 +214,27 @@ def _by_public_id(public_id: str) -> SearchResults:
     live_tenant = Tenant.deleted_at.is_(None)
     if kind == "usr":
         row = db.session.execute(
-            sa.select(User, Tenant)
+            sa.select(*_USER_COLUMNS)
             .join(Tenant, Tenant.id == User.tenant_id)
             .where(User.public_id == public_id, live_tenant)
         ).first()
         if row:
-            user, tenant = row
-            results.users = _one(UserHit(user, tenant))
+            results.users = _one(row)
     elif kind == "org":
         row = db.session.execute(
-            sa.select(Organization, Tenant)
+            sa.select(*_ORG_COLUMNS)
             .join(Tenant, Tenant.id == Organization.tenant_id)
             .where(Organization.public_id == public_id, live_tenant)
         ).first()
         if row:
-            org, tenant = row
-            path = orgs.ancestors_of_many([org.id]).get(org.id, [])
-            results.orgs = _one(OrgHit(org, tenant, path))
+            path = orgs.ancestors_of_many([row.id]).get(row.id, [])
+            results.orgs = _one(OrgHit(row, path))
     elif kind == "tnt":
-        with contextlib.suppress(NotFound):
-            results.tenants = _one(tenants.get_tenant_by_public_id(public_id))
+        row = db.session.execute(
+            sa.select(*_TENANT_COLUMNS).where(Tenant.public_id == public_id, live_tenant)
+        ).first()
+        if row:
+            results.tenants = _one(row)
     elif kind == "inv":
         row = db.session.execute(
             sa.select(Invitation, Organization, Tenant)
@@ -221,8 +251,8 @@ def _by_public_id(public_id: str) -> SearchResults:
     return results
 
 
-def _one(hit) -> Page:
-    return Page(items=[hit], page=1, per_page=SEARCH_PAGE, has_next=False)
+def _one(hit) -> KeysetPage:
+    return KeysetPage(items=[hit], per_page=SEARCH_PAGE)
 
 
 # --- the platform's audit log --------------------------------------------------------
@@ -251,12 +281,25 @@ class PlatformEventFilters:
         return any((self.actor, self.action, self.tenant, self.since, self.until))
 
 
+# A page's edge row in the platform's log: (created_at, id).
+AUDIT_CURSOR = (datetime, int)
+
+
 def platform_events(
-    filters: PlatformEventFilters | None = None, *, page: int = 1, per_page: int = AUDIT_PAGE
-) -> Page[AuditEvent]:
-    """One page of every tenant's events (and the platform's own), newest first."""
+    filters: PlatformEventFilters | None = None,
+    *,
+    cursor: Cursor | None = None,
+    per_page: int = AUDIT_PAGE,
+) -> KeysetPage:
+    """One page of every tenant's events (and the platform's own), newest first, by key:
+    plain rows with every column of an event and its tenant's ``tenant_public_id`` and
+    ``tenant_name`` (None for the platform's own)."""
     filters = filters or PlatformEventFilters()
-    stmt = sa.select(AuditEvent).options(so.joinedload(AuditEvent.tenant))
+    stmt = sa.select(
+        *AuditEvent.__table__.c,
+        Tenant.public_id.label("tenant_public_id"),
+        Tenant.name.label("tenant_name"),
+    ).outerjoin(Tenant, Tenant.id == AuditEvent.tenant_id)
     if filters.actor:
         stmt = stmt.where(audit_log.by_actor(filters.actor))
     if filters.action:
@@ -266,5 +309,11 @@ def platform_events(
         matching = tenants.tenants_matching(filters.tenant).with_only_columns(Tenant.id)
         stmt = stmt.where(AuditEvent.tenant_id.in_(sa.union(by_id, matching)))
     stmt = stmt.where(*audit_log.within_days(filters.since, filters.until))
-    order = (AuditEvent.created_at.desc(), AuditEvent.id.desc())
-    return paginate(stmt.order_by(*order), page, per_page)
+    return keyset_page(
+        stmt,
+        [AuditEvent.created_at, AuditEvent.id],
+        cursor=cursor,
+        per_page=per_page,
+        key_of=lambda row: (row.created_at, row.id),
+        descending=True,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
@@ -25,7 +26,7 @@ from app.models import (
 from app.policy import StaffAction, TenantPerm, require_staff_permission, require_tenant
 from app.services import audit, passwords
 from app.services.accounts import create_user
-from app.services.pagination import Page, paginate
+from app.services.pagination import Cursor, KeysetPage, keyset_page
 from app.services.validation import (
     check_password,
     clean_name,
@@ -192,12 +193,28 @@ def get_tenant_by_public_id(public_id: str) -> Tenant:
     return tenant
 
 
-def search_tenants(query: str = "", *, page: int = 1, per_page: int = 25) -> Page[Tenant]:
-    """Tenants by name or slug fragment (``%`` and ``_`` match literally), newest first."""
-    return paginate(
-        tenants_matching(query).order_by(Tenant.created_at.desc(), Tenant.id.desc()),
-        page,
-        per_page,
+TENANTS_PAGE = 25
+# A page's edge row as a cursor: (created_at, id) for the tenants list, (name, id) for a
+# tenant's users.
+TENANTS_CURSOR = (datetime, int)
+USERS_CURSOR = (str, int)
+
+
+def search_tenants(
+    query: str = "", *, cursor: Cursor | None = None, per_page: int = TENANTS_PAGE
+) -> KeysetPage:
+    """Tenants by name or slug fragment (``%`` and ``_`` match literally), newest first,
+    as plain rows (id, public_id, name, slug, status, created_at), a page by key."""
+    stmt = tenants_matching(query).with_only_columns(
+        Tenant.id, Tenant.public_id, Tenant.name, Tenant.slug, Tenant.status, Tenant.created_at
+    )
+    return keyset_page(
+        stmt,
+        [Tenant.created_at, Tenant.id],
+        cursor=cursor,
+        per_page=per_page,
+        key_of=lambda row: (row.created_at, row.id),
+        descending=True,
     )
 
 
@@ -218,36 +235,27 @@ def tenants_matching(query: str) -> sa.Select[tuple[Tenant]]:
     return stmt
 
 
-@dataclass(frozen=True)
-class UsersPage:
-    """A page of a tenant's users in (name, id) order."""
-
-    items: list[User]
-    first: bool  # the page starts at the beginning
-    next_after: str | None  # the public id of the last user shown, when more follow
-
-
 def list_users(
-    tenant: Tenant, *, after: str | None = None, limit: int = TENANT_USERS_PAGE
-) -> UsersPage:
-    """The tenant's users after the one whose public id is ``after`` (from the start
-    without it): a seek on the (tenant_id, name, id) index, so the thousandth page costs
-    what the first does. After the last user the page is empty; an id that is not one of
-    this tenant's users is ``NotFound``."""
-    stmt = sa.select(User).where(User.tenant_id == tenant.id)
-    if after:
-        start = db.session.execute(
-            sa.select(User.name, User.id).where(
-                User.tenant_id == tenant.id, User.public_id == after
-            )
-        ).first()
-        if start is None:
-            raise NotFound("No such user in this tenant.")
-        stmt = stmt.where(sa.tuple_(User.name, User.id) > sa.tuple_(start.name, start.id))
-    rows = list(db.session.scalars(stmt.order_by(User.name, User.id).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return UsersPage(items=rows, first=not after, next_after=rows[-1].public_id if more else None)
+    tenant: Tenant, *, cursor: Cursor | None = None, per_page: int = TENANT_USERS_PAGE
+) -> KeysetPage:
+    """A page of the tenant's users in (name, id) order, as plain rows: a seek on the
+    (tenant_id, name, id) index, so the thousandth page costs what the first does."""
+    stmt = sa.select(
+        User.id,
+        User.public_id,
+        User.name,
+        User.email,
+        User.tenant_role,
+        User.email_verified_at,
+        User.is_active_account,
+    ).where(User.tenant_id == tenant.id)
+    return keyset_page(
+        stmt,
+        [User.name, User.id],
+        cursor=cursor,
+        per_page=per_page,
+        key_of=lambda row: (row.name, row.id),
+    )
 
 
 def count_users(tenant_ids: list[int]) -> dict[int, int]:

@@ -15,6 +15,7 @@ from app.models import StaffUser, User, utcnow
 from app.policy import StaffAction, role_catalog, staff_can, staff_refusal
 from app.services import accounts, invitations, members, orgs, outbox, passwords, support, tenants
 from app.services.audit import log as audit_log
+from app.services.pagination import cursor_from
 from app.services.support import PlatformEventFilters, SearchKind
 from app.web import view_as
 from app.web.identity import signed_in_staff
@@ -122,7 +123,9 @@ def logout():
 @bp.get("/")
 def index():
     query = query_text("q")
-    page = tenants.search_tenants(query, page=request.args.get("page", 1, type=int))
+    page = tenants.search_tenants(
+        query, cursor=cursor_from(request.args, 2, types=tenants.TENANTS_CURSOR)
+    )
     user_counts = tenants.count_users([tenant.id for tenant in page.items])
     return render(
         "staff/index.html",
@@ -146,7 +149,7 @@ def search():
         results=support.search(
             query,
             kind=SearchKind.named(request.args.get("kind", "")),
-            page=int_arg("page", 1, low=1, high=100_000),
+            cursor=cursor_from(request.args, 2, types=support.SEARCH_CURSOR),
         ),
         now=utcnow(),
         staff=_staff(),
@@ -207,13 +210,16 @@ def tenant(public_id: str):
 
 @bp.get("/tenants/<public_id>/users")
 def tenant_users(public_id: str):
-    """The tenant's users, 50 at a time in name order (``?after=`` the last one shown)."""
+    """The tenant's users, 50 at a time in name order, a page by key (``?after=`` or
+    ``?before=``)."""
     found = tenants.get_tenant_by_public_id(public_id)
     return render(
         "staff/tenant_users.html",
         block="users",
         tenant=found,
-        page=tenants.list_users(found, after=request.args.get("after", "")[:40] or None),
+        page=tenants.list_users(
+            found, cursor=cursor_from(request.args, 2, types=tenants.USERS_CURSOR)
+        ),
         staff=_staff(),
     )
 
@@ -506,7 +512,7 @@ def staff_accounts():
         db.session.rollback()
     return render(
         "staff/staff.html",
-        page=accounts.list_staff(page=request.args.get("page", 1, type=int)),
+        page=accounts.list_staff(cursor=cursor_from(request.args, 1, types=accounts.STAFF_CURSOR)),
         form=form,
         status=status,
         staff=staff,
@@ -558,7 +564,8 @@ def audit():
             since=form.since.data,
             until=form.until.data,
         )
-        page = support.platform_events(filters, page=int_arg("page", 1, low=1, high=100_000))
+        cursor = cursor_from(request.args, 2, types=support.AUDIT_CURSOR)
+        page = support.platform_events(filters, cursor=cursor)
     return render(
         "staff/audit.html",
         form=form,

@@ -6,11 +6,12 @@ from markupsafe import Markup, escape
 
 from app.extensions import db
 from app.models import OutboxEmail
-from app.services.pagination import paginate
+from app.services.pagination import cursor_from, keyset_page
 from app.web.dev import bp
 from app.web.rendering import render
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
+MAILBOX_PAGE = 25
 
 
 def linkify(text: str) -> Markup:
@@ -37,10 +38,20 @@ def _links_open_the_app(html: str) -> str:
 
 @bp.get("/mail")
 def mailbox():
-    page = paginate(
-        sa.select(OutboxEmail).order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc()),
-        request.args.get("page", 1, type=int),
-        25,
+    """Every queued email, newest (highest id) first, 25 a page by key."""
+    page = keyset_page(
+        sa.select(
+            OutboxEmail.id,
+            OutboxEmail.created_at,
+            OutboxEmail.to_address,
+            OutboxEmail.subject,
+            OutboxEmail.status,
+        ),
+        [OutboxEmail.id],
+        cursor=cursor_from(request.args, 1, types=(int,)),
+        per_page=MAILBOX_PAGE,
+        key_of=lambda row: (row.id,),
+        descending=True,
     )
     return render("dev/mailbox.html", page=page)
 

@@ -66,3 +66,13 @@ def test_tokens_we_did_not_make_mean_the_first_page():
     assert cursor_from({"before": encode_key(({"x": 1}, 2))}, 2) is None
     assert cursor_from({}, 2) is None
     assert cursor_from({"before": encode_key(("a", 2))}, 2) == Cursor("before", ("a", 2))
+
+
+def test_tokens_holding_what_no_column_can_take_mean_the_first_page():
+    # SQLite refuses integers past 64 bits and PostgreSQL text with a NUL: no 500 for them.
+    assert cursor_from({"after": encode_key(("a", 2**63))}, 2) is None
+    assert cursor_from({"after": encode_key(("a", -(2**63) - 1))}, 2) is None
+    assert cursor_from({"after": encode_key(("a\x00b", 2))}, 2) is None
+    assert cursor_from({"after": encode_key(("a", 2**63 - 1))}, 2) == Cursor(
+        "after", ("a", 2**63 - 1)
+    )

@@ -116,8 +116,14 @@ def _plain(value: Any) -> Any:
 
 
 def _typed(value: Any) -> Any:
+    """A token's part as it was before ``_plain``; ValueError for a value no column
+    could hold (a number past 64 bits, text with a NUL), which a database would refuse."""
     if isinstance(value, dict) and set(value) == {"t"}:
         return datetime.fromisoformat(value["t"])
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ValueError("out of range")
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("NUL in text")
     return value
 
 

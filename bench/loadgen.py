@@ -8,7 +8,8 @@ sending the same GET in a loop, on a kept-alive socket when the server keeps it 
 on a new one when it answers ``Connection: close`` (gunicorn's sync workers always do).
 Responses are read by Content-Length or chunked framing, not parsed further. Requests
 that complete during ``--warmup`` are not counted; those that complete in the
-``--duration`` after it are. Anything but the expected status counts as an error.
+``--duration`` after it are. Anything but the expected status counts as an error. The
+counted requests' latencies give the median and 95th percentile.
 
 bench/pages.py calls ``run()``; on the command line it prints the result as JSON.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing
 import re
 import resource
@@ -40,6 +42,8 @@ class LoadResult:
     connections_opened: int  # in the measured window
     client_cpu: float  # CPU seconds the generator's processes used in the window
     first_error: str = ""
+    p50_ms: float = 0.0  # latency of the counted requests, from sending to the last byte
+    p95_ms: float = 0.0
 
     @property
     def rps(self) -> float:
@@ -138,14 +142,17 @@ def _cpu() -> float:
 def _drive(
     host: str, port: int, raw: bytes, expect: int, start: float, begin: float, end: float, out
 ) -> None:
-    """One connection's loop; puts (requests, errors, opened, cpu, first error) on ``out``."""
+    """One connection's loop; puts (requests, errors, opened, cpu, first error, latencies
+    in ms) on ``out``."""
     connection = _Connection(host, port)
     counted = errors = 0
+    latencies: list[float] = []
     first_error = ""
     cpu_at_begin: float | None = None
     opened_before = 0
     time.sleep(max(0.0, start - time.monotonic()))
     while (now := time.monotonic()) < end:
+        sent = now
         if cpu_at_begin is None and now >= begin:
             cpu_at_begin = _cpu()
             opened_before = connection.opened
@@ -158,12 +165,13 @@ def _drive(
         done = time.monotonic()
         if begin <= done < end:
             counted += 1
+            latencies.append((done - sent) * 1000)
             if problem:
                 errors += 1
                 first_error = first_error or problem
     cpu = _cpu() - (cpu_at_begin if cpu_at_begin is not None else _cpu())
     connection.close()
-    out.put((counted, errors, connection.opened - opened_before, cpu, first_error))
+    out.put((counted, errors, connection.opened - opened_before, cpu, first_error, latencies))
 
 
 def run(
@@ -190,6 +198,7 @@ def run(
     rows = [out.get(timeout=duration + warmup + 60) for _ in workers]
     for worker in workers:
         worker.join()
+    latencies = sorted(ms for row in rows for ms in row[5])
     return LoadResult(
         requests=sum(row[0] for row in rows),
         errors=sum(row[1] for row in rows),
@@ -197,7 +206,13 @@ def run(
         connections_opened=sum(row[2] for row in rows),
         client_cpu=sum(row[3] for row in rows),
         first_error=next((row[4] for row in rows if row[4]), ""),
+        p50_ms=_percentile(latencies, 0.50),
+        p95_ms=_percentile(latencies, 0.95),
     )
+
+
+def _percentile(ordered: list[float], share: float) -> float:
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:

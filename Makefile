@@ -8,7 +8,7 @@ export PORT
 export FLASK_APP := wsgi
 
 .PHONY: screenshots run test lint format install install-test install-load chromium bench bench-quick \
-	bench-detail profile load faults scale-out load-ci vendor clean help
+	bench-detail bench-compare profile load faults scale-out load-ci vendor clean help
 
 help:
 	@echo "make run    set up .venv, migrate, seed demo data, serve http://127.0.0.1:$(PORT) (debug)"
@@ -16,6 +16,7 @@ help:
 	@echo "make screenshots  pictures of the main pages at desktop and phone sizes into docs/screens/"
 	@echo "make lint   ruff check + format check"
 	@echo "make bench  seed a large tenant and time the main pages (bench/results/pages-*.md)"
+	@echo "make bench-compare  the members page beside bare Flask and Flask-Admin (bench/results/)"
 	@echo "make profile PAGE=\"members page\"  where one page's time goes (bench/results/profile-*.txt)"
 	@echo "make load   64 users for 2 minutes against gunicorn + PostgreSQL; make faults, make scale-out"
 
@@ -80,6 +81,12 @@ bench-quick: install
 bench-detail: install
 	$(BIN)/python bench/orgs.py $(ORGS_BENCH_ARGS)
 	$(BIN)/python bench/members.py $(MEMBERS_BENCH_ARGS)
+
+# The members page of 100,000 members beside a bare Flask + Jinja page and Flask-Admin's list
+# view, gunicorn -w 2 each, in one run (bench/results/members-compare-<db>.md).
+# PostgreSQL: make bench-compare COMPARE_ARGS="--database-url postgresql+psycopg://…/an_empty_db"
+bench-compare: install-load
+	$(BIN)/python bench/compare_members.py $(COMPARE_ARGS)
 
 # Where one page's time goes (cProfile, sorted tables) into bench/results/profile-<page>.txt:
 # make profile PAGE="members page"   (a page name of bench/pages.py, or a path)

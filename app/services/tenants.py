@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
@@ -24,7 +23,7 @@ from app.models import (
     utcnow,
 )
 from app.policy import StaffAction, TenantPerm, require_staff_permission, require_tenant
-from app.services import audit, passwords
+from app.services import audit, orgs, passwords
 from app.services.accounts import create_user
 from app.services.pagination import Cursor, KeysetPage, keyset_page
 from app.services.validation import (
@@ -194,9 +193,10 @@ def get_tenant_by_public_id(public_id: str) -> Tenant:
 
 
 TENANTS_PAGE = 25
-# A page's edge row as a cursor: (created_at, id) for the tenants list, (name, id) for a
-# tenant's users.
-TENANTS_CURSOR = (datetime, int)
+# A page's edge row as a cursor: the id for the tenants list (newest first: ids grow as
+# tenants are made, and the primary key orders them without another index), (name, id)
+# for a tenant's users.
+TENANTS_CURSOR = (int,)
 USERS_CURSOR = (str, int)
 
 
@@ -210,10 +210,10 @@ def search_tenants(
     )
     return keyset_page(
         stmt,
-        [Tenant.created_at, Tenant.id],
+        [Tenant.id],
         cursor=cursor,
         per_page=per_page,
-        key_of=lambda row: (row.created_at, row.id),
+        key_of=lambda row: (row.id,),
         descending=True,
     )
 
@@ -392,3 +392,62 @@ def tenant_stats(tenant: Tenant) -> TenantStats:
         elif kind == "outbox":
             stats.outbox[key] = count
     return stats
+
+
+# --- one level of a tenant's org tree (the support console) ----------------------
+
+
+@dataclass(frozen=True)
+class OrgNode:
+    """An org of a level (a plain row: id, public_id, name, slug, is_personal) with its
+    live sub-organizations and direct members counted."""
+
+    org: sa.Row
+    child_count: int = 0
+    member_count: int = 0
+
+
+ORG_LEVEL_PAGE = 100
+ORG_LEVEL_CURSOR = (str, int)  # a page's edge row: (name, id)
+
+
+def org_level(
+    tenant: Tenant,
+    parent: Organization | None,
+    *,
+    cursor: Cursor | None = None,
+    per_page: int = ORG_LEVEL_PAGE,
+) -> KeysetPage[OrgNode]:
+    """A page of one level of a tenant's live org tree by (name, id), by key, with child
+    and member counts; three queries at any size or depth (orgs.children needs a viewing
+    user, staff are none)."""
+    level = Organization.parent_id == parent.id if parent else Organization.parent_id.is_(None)
+    page = keyset_page(
+        sa.select(
+            Organization.id,
+            Organization.public_id,
+            Organization.name,
+            Organization.slug,
+            Organization.is_personal,
+        ).where(Organization.tenant_id == tenant.id, Organization.deleted_at.is_(None), level),
+        [Organization.name, Organization.id],
+        cursor=cursor,
+        per_page=per_page,
+        key_of=lambda row: (row.name, row.id),
+    )
+    ids = [row.id for row in page.items]
+    child_counts: dict[int, int] = {}
+    if ids:
+        child_counts = dict(
+            db.session.execute(
+                sa.select(Organization.parent_id, sa.func.count())
+                .where(Organization.parent_id.in_(ids), Organization.deleted_at.is_(None))
+                .group_by(Organization.parent_id)
+            ).all()
+        )
+    member_counts = orgs.member_counts_for(ids)
+    nodes = [
+        OrgNode(row, child_counts.get(row.id, 0), member_counts.get(row.id, 0))
+        for row in page.items
+    ]
+    return replace(page, items=nodes)

@@ -33,7 +33,7 @@ from app.web.staff.forms import (
     StaffSignInForm,
     ViewAsUserForm,
 )
-from app.web.views import confirmation_page, int_arg
+from app.web.views import confirmation_page
 
 PUBLIC_ENDPOINTS = {"staff.login", "staff.logout"}
 
@@ -124,7 +124,7 @@ def logout():
 def index():
     query = query_text("q")
     page = tenants.search_tenants(
-        query, cursor=cursor_from(request.args, 2, types=tenants.TENANTS_CURSOR)
+        query, cursor=cursor_from(request.args, 1, types=tenants.TENANTS_CURSOR)
     )
     user_counts = tenants.count_users([tenant.id for tenant in page.items])
     return render(
@@ -230,17 +230,14 @@ def tenant_orgs(public_id: str):
     found = tenants.get_tenant_by_public_id(public_id)
     parent_id = request.args.get("parent", "")[:40]
     parent = orgs.get_org_by_public_id(found, parent_id) if parent_id else None
-    offset = int_arg("offset", 0, low=0, high=10_000_000)
-    nodes, more = orgs.org_level(found, parent, offset=offset)
+    cursor = cursor_from(request.args, 2, types=tenants.ORG_LEVEL_CURSOR)
     return render(
         "staff/tenant_orgs.html",
         block="org_level",
         tenant=found,
         parent=parent,
         path=orgs.ancestors(parent) if parent else [],
-        nodes=nodes,
-        more=more,
-        offset=offset,
+        page=tenants.org_level(found, parent, cursor=cursor),
         staff=_staff(),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 
@@ -355,3 +356,188 @@ def test_the_rest_of_an_interrupted_batch_goes_back_to_the_queue(app, monkeypatc
         ).all()
         assert rows == [("pending", 0), ("pending", 0)]
         assert mail.deliver_pending(send=lambda _email: None).sent == 2
+
+
+# --- one SMTP connection for a batch ---------------------------------------------------
+
+
+class BatchServer:
+    """An SMTP server that counts its connections and can misbehave on cue: refuse a
+    recipient (a code per address), or drop the connection at the Nth MAIL command
+    (before any content) or in the DATA of an address (after the content, unkept)."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.received: list[str] = []
+        self.refuse: dict[str, str] = {}
+        self.drop_at_mail: int | None = None
+        self.drop_in_data: str | None = None
+        self.mails = 0
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self.mails += 1
+        if self.mails == self.drop_at_mail:
+            server.transport.abort()  # no answer: the connection is simply gone
+            return "421 unheard"
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if envelope.rcpt_tos == [self.drop_in_data]:
+            self.drop_in_data = None
+            server.transport.abort()  # no answer: the connection is simply gone
+            return "421 unheard"
+        self.received.extend(envelope.rcpt_tos)
+        return "250 OK"
+
+
+@pytest.fixture
+def batch_server(app, monkeypatch):
+    from aiosmtpd.controller import Controller
+
+    class CountingController(Controller):
+        def factory(self):
+            smtp = super().factory()
+            connection_made = smtp.connection_made
+
+            def counted(transport):
+                handler.connections += 1
+                connection_made(transport)
+
+            smtp.connection_made = counted
+            return smtp
+
+    handler = BatchServer()
+    port = free_port()
+    controller = CountingController(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.connections = 0  # start() opens one itself to see that the server answers
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    try:
+        yield handler
+    finally:
+        controller.stop()
+        asyncio.set_event_loop(None)
+
+
+def _queue(app, count: int) -> list[str]:
+    addresses = [f"p{n}@example.com" for n in range(count)]
+    with app.app_context():
+        for address in addresses:
+            db.session.add(
+                OutboxEmail(
+                    kind="test", to_address=address, subject="Hi", text_body="x",
+                    html_body="<p>x</p>",
+                )
+            )  # fmt: skip
+        db.session.commit()
+    return addresses
+
+
+def _sent_addresses(app) -> list[str]:
+    return sorted(e.to_address for e in _outbox(app) if e.status == "sent")
+
+
+def _make_due(app) -> None:
+    with app.app_context():
+        db.session.execute(sa.update(OutboxEmail).values(next_attempt_at=utcnow()))
+        db.session.commit()
+
+
+def test_a_batch_goes_over_one_connection(app, batch_server):
+    addresses = _queue(app, 12)
+    report = _deliver(app)
+    assert (report.sent, report.retried) == (12, 0)
+    assert batch_server.connections == 1
+    assert batch_server.received == addresses  # each once, in order
+    assert _sent_addresses(app) == sorted(addresses)
+    assert _deliver(app).handled == 0
+    assert batch_server.connections == 1  # nothing due: no connection at all
+
+
+@pytest.mark.parametrize(
+    ("answer", "connections"),
+    [("550 5.1.1 No such user", 1), ("421 4.3.2 Try again later", 2)],
+    ids=["refused, the connection goes on", "421, the server hangs up"],
+)
+def test_a_refused_recipient_mid_batch_does_not_stop_the_others(
+    app, batch_server, answer, connections
+):
+    addresses = _queue(app, 8)
+    batch_server.refuse = {"p3@example.com": answer}
+    report = _deliver(app)
+    assert (report.sent, report.retried) == (7, 1)
+    assert batch_server.connections == connections
+    others = [a for a in addresses if a != "p3@example.com"]
+    assert batch_server.received == others
+    assert _sent_addresses(app) == sorted(others)  # sent means the server took it
+    [refused] = [e for e in _outbox(app) if e.to_address == "p3@example.com"]
+    assert refused.status == "pending"
+    assert refused.last_error.startswith(
+        f"SMTPRecipientsRefused: {{'p3@example.com': ({answer[:3]}"
+    )
+    assert refused.next_attempt_at > utcnow()  # backing off
+
+    batch_server.refuse = {}
+    _make_due(app)
+    assert _deliver(app).sent == 1
+    assert sorted(batch_server.received) == sorted(addresses)
+
+
+def test_a_connection_dropped_before_the_content_is_reopened_and_the_batch_goes_on(
+    app, batch_server
+):
+    addresses = _queue(app, 8)
+    batch_server.drop_at_mail = 4  # the fourth email's MAIL FROM: nothing of it was sent
+    report = _deliver(app)
+    assert (report.sent, report.retried) == (8, 0)
+    assert batch_server.connections == 2
+    assert batch_server.received == addresses  # each exactly once
+    assert _sent_addresses(app) == sorted(addresses)
+
+
+def test_a_connection_dropped_after_the_content_leaves_that_email_for_a_retry(app, batch_server):
+    addresses = _queue(app, 8)
+    batch_server.drop_in_data = "p3@example.com"  # gone after the content: maybe kept
+    report = _deliver(app)
+    assert (report.sent, report.retried) == (7, 1)
+    assert batch_server.connections == 2  # the rest went over a new connection
+    others = [a for a in addresses if a != "p3@example.com"]
+    assert batch_server.received == others
+    assert _sent_addresses(app) == sorted(others)
+    [lost] = [e for e in _outbox(app) if e.to_address == "p3@example.com"]
+    assert (lost.status, lost.attempts) == ("pending", 1)
+    assert lost.last_error.startswith("ContentSent: connection lost after the content")
+    assert _deliver(app).handled == 0  # not resent at once: it waits for its backoff
+
+    _make_due(app)
+    assert _deliver(app).sent == 1
+    assert sorted(batch_server.received) == sorted(addresses)
+    assert batch_server.connections == 3
+
+
+def test_an_unreachable_server_fails_the_batch_without_trying_each_email(app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())
+    _queue(app, 5)
+    connects: list[tuple] = []
+    real_connect = mail.SmtpConnection._connect
+
+    def counted_connect(self):
+        connects.append(())
+        return real_connect(self)
+
+    monkeypatch.setattr(mail.SmtpConnection, "_connect", counted_connect)
+    report = _deliver(app)
+    assert (report.sent, report.retried) == (0, 5)
+    assert len(connects) == 1
+    assert all(
+        e.status == "pending" and "ConnectionRefusedError" in e.last_error for e in _outbox(app)
+    )

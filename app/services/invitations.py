@@ -8,8 +8,8 @@ old link dead) or revoked. Its email is queued in the outbox with the invitation
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
@@ -34,7 +34,7 @@ from app.models import (
 )
 from app.policy import Perm, actor_access, grantable_roles, role_catalog
 from app.services import accounts, audit, email_verification, lookup, members, orgs
-from app.services.pagination import Page, paginate
+from app.services.pagination import Cursor, KeysetPage, keyset_page
 from app.services.single_use_links import MAX_TOKEN_LENGTH
 from app.services.validation import check_text, normalize_email
 
@@ -305,34 +305,107 @@ def _queue_email(tenant, org, invitation, token, *, inviter: User | None, flush=
 # --- managing ------------------------------------------------------------------------
 
 
+# What a row of the invitations page shows, and its sort key (newest first).
+LIST_ORDER = (Invitation.created_at, Invitation.id)
+LIST_KEY_TYPES = (datetime, int)
+# Past this many, counting would cost more than the page: the list shows no total.
+COUNT_UP_TO = 10_000
+
+
 def list_invitations(
-    org: Organization, *, status: str | None = None, page: int = 1, per_page: int = 25
-) -> Page[Invitation]:
-    stmt = invitations_query(org, status=status)
-    return paginate(
-        stmt.order_by(Invitation.created_at.desc(), Invitation.id.desc()), page, per_page
+    org: Organization,
+    *,
+    status: str | None = None,
+    cursor: Cursor | None = None,
+    per_page: int = 25,
+) -> KeysetPage[sa.Row]:
+    """One page of the org's invitations, newest first, by key (``cursor``), as plain rows
+    of what the list shows (``_invitation_rows``), with the inviter's name; plus
+    their number when that is cheap to count. Two queries."""
+    now = utcnow()
+    stmt = _invitation_rows(org, now).where(*_in_status(status, now))
+    page = keyset_page(
+        stmt,
+        LIST_ORDER,
+        cursor=cursor,
+        per_page=per_page,
+        key_of=lambda row: (row.created_at, row.id),
+        descending=True,
+    )
+    counted = sa.select(Invitation.id).where(Invitation.org_id == org.id, *_in_status(status, now))
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(counted.limit(COUNT_UP_TO + 1).subquery())
+    )
+    if total is not None and total <= COUNT_UP_TO:
+        page = replace(page, total=total)
+    return page
+
+
+def invitation_row(org: Organization, public_id: str) -> sa.Row:
+    """One invitation as a row of the list (after a row action); NotFound if not here."""
+    row = db.session.execute(
+        _invitation_rows(org, utcnow()).where(Invitation.public_id == public_id)
+    ).first()
+    if row is None:
+        raise NotFound("No such invitation.")
+    return row
+
+
+def _invitation_rows(org: Organization, now: datetime) -> sa.Select:
+    """The list's columns: what a row shows, its state as of ``now`` (a pending
+    invitation past its expiry reads as expired) and who sent it (an outer join: the
+    inviter may be gone)."""
+    state = sa.case(
+        (
+            sa.and_(
+                Invitation.status == InvitationStatus.PENDING,
+                Invitation.expires_at <= now,
+            ),
+            sa.literal(InvitationStatus.EXPIRED),
+        ),
+        else_=Invitation.status,
+    )
+    return (
+        sa.select(
+            Invitation.id,
+            Invitation.public_id,
+            Invitation.email,
+            Invitation.role,
+            state.label("state"),
+            Invitation.created_at,
+            sa.func.coalesce(Invitation.last_sent_at, Invitation.created_at).label("sent_at"),
+            Invitation.sent_count,
+            Invitation.expires_at,
+            sa.func.coalesce(sa.func.nullif(User.name, ""), User.email).label("inviter_name"),
+        )
+        .outerjoin(User, sa.and_(User.id == Invitation.inviter_id, User.tenant_id == org.tenant_id))
+        .where(Invitation.org_id == org.id)
     )
 
 
-def invitations_query(org: Organization, *, status: str | None = None) -> sa.Select:
-    """The org's invitations, optionally in one state (a pending one past its expiry
-    counts as expired), in no order yet."""
-    stmt = sa.select(Invitation).where(Invitation.org_id == org.id)
-    now = utcnow()
+def _in_status(status: str | None, now: datetime) -> list[sa.ColumnElement[bool]]:
+    """Invitations in one state as of ``now`` (a pending one past its expiry counts as
+    expired); no condition for any state."""
     if status == InvitationStatus.EXPIRED:
-        stmt = stmt.where(
+        return [
             sa.or_(
                 Invitation.status == InvitationStatus.EXPIRED,
                 sa.and_(
                     Invitation.status == InvitationStatus.PENDING, Invitation.expires_at <= now
                 ),
             )
-        )
-    elif status == InvitationStatus.PENDING:
-        stmt = stmt.where(Invitation.status == status, Invitation.expires_at > now)
-    elif status in InvitationStatus.ALL:
-        stmt = stmt.where(Invitation.status == status)
-    return stmt
+        ]
+    if status == InvitationStatus.PENDING:
+        return [Invitation.status == status, Invitation.expires_at > now]
+    if status in InvitationStatus.ALL:
+        return [Invitation.status == status]
+    return []
+
+
+def invitations_query(org: Organization, *, status: str | None = None) -> sa.Select:
+    """The org's invitations, optionally in one state (a pending one past its expiry
+    counts as expired), in no order yet."""
+    return sa.select(Invitation).where(Invitation.org_id == org.id, *_in_status(status, utcnow()))
 
 
 def references(
@@ -350,15 +423,6 @@ def references(
         teams = {(org_id, team_id): public_id for org_id, team_id, public_id in rows}
     inviters = lookup.public_ids(User, (inv.inviter_id for inv in invitations))
     return teams, inviters
-
-
-def inviters_of(tenant: Tenant, invitations: list[Invitation]) -> dict[int, User]:
-    """The people who sent these invitations, by id; one query (none for no inviters)."""
-    ids = {invitation.inviter_id for invitation in invitations if invitation.inviter_id}
-    if not ids:
-        return {}
-    stmt = sa.select(User).where(User.tenant_id == tenant.id, User.id.in_(ids))
-    return {user.id: user for user in db.session.scalars(stmt)}
 
 
 def get_invitation(org: Organization, public_id: str) -> Invitation:

@@ -21,6 +21,7 @@ from app.models import Invitation, InvitationStatus, utcnow
 from app.policy import Perm, Role, grantable_roles, role_catalog
 from app.services import invitations, join_links, orgs, teams
 from app.services.invitations import Outcome
+from app.services.pagination import cursor_from
 from app.web.org.invitations import bp
 from app.web.org.invitations.forms import CreateJoinLinkForm, InviteMembersForm
 from app.web.rendering import render, wants_fragment
@@ -132,14 +133,9 @@ def _status_filter() -> str:
     return status if status in InvitationStatus.ALL else ""
 
 
-def _row_context(rows: list[Invitation]) -> dict[str, Any]:
-    """What invitation rows need besides themselves: role names and who invited."""
-    return {
-        "org": here.org,
-        "catalog": role_catalog(here.tenant.id),
-        "inviters": invitations.inviters_of(here.tenant, rows),
-        "now": utcnow(),
-    }
+def _row_context() -> dict[str, Any]:
+    """What invitation rows need besides themselves: the org and role names."""
+    return {"org": here.org, "catalog": role_catalog(here.tenant.id)}
 
 
 @bp.get("")
@@ -156,17 +152,16 @@ def _index_page(
     status: int = 200,
 ) -> Response:
     status_filter = _status_filter()
+    cursor = cursor_from(request.args, 2, types=invitations.LIST_KEY_TYPES)
     page = invitations.list_invitations(
-        here.org,
-        status=status_filter or None,
-        page=request.args.get("page", 1, type=int),
-        per_page=PER_PAGE,
+        here.org, status=status_filter or None, cursor=cursor, per_page=PER_PAGE
     )
     links = join_links.list_links(here.org)
     return render(
         "org_invitations/index.html",
         block=block,
         page=page,
+        paged=cursor is not None,  # an empty page past the start is no empty list
         statuses=InvitationStatus.ALL,
         status_filter=status_filter,
         breadcrumbs=orgs.ancestors(here.org),
@@ -174,7 +169,7 @@ def _index_page(
         link_form=link_form or _link_form(blank=True),
         new_link_url=new_link_url,
         status=status,
-        **_row_context(page.items),
+        **_row_context(),
     )
 
 
@@ -187,22 +182,23 @@ def _invitation(public_id: str) -> Invitation:
 
 
 def _row(
-    invitation: Invitation, *, error: str | None = None, notice: str | None = None, status=200
+    public_id: str, *, error: str | None = None, notice: str | None = None, status=200
 ) -> Response:
+    """The invitation's row of the list, as it is now (after the action, or its refusal)."""
     return render(
         "org_invitations/_row.html",
-        invitation=invitation,
+        invitation=invitations.invitation_row(here.org, public_id),
         error=error,
         notice=notice,
         status=status,
-        **_row_context([invitation]),
+        **_row_context(),
     )
 
 
 def _done(invitation: Invitation, notice: str, message: str) -> Response:
     db.session.commit()
     if wants_fragment():
-        return _row(invitation, notice=notice)
+        return _row(invitation.public_id, notice=notice)
     flash(message, "success")
     return redirect(url_for("tenant.org.invitations.index"), code=303)
 
@@ -213,7 +209,7 @@ def resend(public_id: str):
     try:
         invitations.resend(here.actor, here.tenant, here.org, invitation)
     except ServiceError as error:
-        return refused_in_row(error, lambda **shown: _row(_invitation(public_id), **shown))
+        return refused_in_row(error, lambda **shown: _row(public_id, **shown))
     return _done(
         invitation,
         "Sent again with a new link; the earlier one no longer works.",
@@ -237,7 +233,7 @@ def revoke(public_id: str):
     try:
         invitations.revoke(here.actor, here.tenant, here.org, invitation)
     except ServiceError as error:
-        return refused_in_row(error, lambda **shown: _row(_invitation(public_id), **shown))
+        return refused_in_row(error, lambda **shown: _row(public_id, **shown))
     return _done(
         invitation,
         "Revoked: the link no longer works.",

@@ -13,6 +13,7 @@ from app.services import orgs
 from app.services.audit import log as audit_log
 from app.services.audit import words
 from app.services.audit.log import EventFilters
+from app.services.pagination import cursor_from
 from app.web.audit import org_bp, tenant_bp
 from app.web.audit.forms import FilterEventsForm
 from app.web.rendering import render
@@ -67,13 +68,10 @@ def _hidden(org: Organization | None) -> frozenset[str]:
 def _page(org: Organization | None):
     form, filters = _filters(org)
     page = None
+    cursor = cursor_from(request.args, 2, types=audit_log.PAGE_KEY_TYPES)
     if filters is not None:
         page = audit_log.search_events(
-            here.tenant,
-            org=org,
-            filters=filters,
-            page=request.args.get("page", 1, type=int),
-            per_page=PER_PAGE,
+            here.tenant, org=org, filters=filters, cursor=cursor, per_page=PER_PAGE
         )
     return render(
         "audit/index.html",
@@ -85,6 +83,7 @@ def _page(org: Organization | None):
         filters=filters,
         params=_params(filters),
         page=page,
+        paged=cursor is not None,  # an empty page past the start is no empty log
         orgs_by_id=audit_log.orgs_of(here.tenant, page.items) if page and org is None else {},
         names=words.load_names(page.items) if page else words.NO_NAMES,
         changes=partial(audit_log.changes, hidden=_hidden(org)),

@@ -10,6 +10,11 @@ import pytest
 from tests.conftest import ApiClient
 
 
+def _key(parts) -> str:
+    """A hand-made ``?after=`` token, as a page's own would look (base64 of JSON)."""
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
 def _cursor(after) -> str:
     return base64.urlsafe_b64encode(json.dumps({"after": after}).encode()).decode().rstrip("=")
 
@@ -17,10 +22,13 @@ def _cursor(after) -> str:
 @pytest.mark.parametrize(
     "query",
     [
-        "offset=99999999999999999999999",
-        "offset=-99999999999999999999999",
+        "offset=99999999999999999999999",  # an old link: the first page
         "level=99999999999999999999999",
-        "offset=1e9",
+        "after=not-a-key",
+        f"after={_key(['A', 10**40])}",
+        f"after={_key(['A', 'not an id'])}",
+        "before=" + _key(["A\u0000", 1]),
+        f"after={_key([{'t': '2024-01-01T00:00:00'}, 1])}",
     ],
 )
 def test_tree_children_take_any_number(client, auth, world, query):

@@ -6,6 +6,7 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.policy import TenantPerm
 from app.services import invitations, orgs
+from app.services.pagination import cursor_from
 from app.web.orgs import bp
 from app.web.orgs.forms import (
     CreateOrgForm,
@@ -20,15 +21,14 @@ from app.web.views import form_status, require_tenant
 @bp.get("/")
 def index():
     query = query_text("q")
-    if query:
-        nodes, more = orgs.search(here.tenant, query, here.user), False
-    else:
-        nodes, more = orgs.children(here.tenant, None, here.user)
+    cursor = None if query else cursor_from(request.args, 2, types=orgs.LEVEL_KEY_TYPES)
     return render(
         "orgs/index.html",
-        block="tree_area",
-        nodes=nodes,
-        more=more,
+        # The tree's "Show more" (after a key) swaps in the next top-level orgs alone.
+        block="tree_area" if cursor is None else "tree_nodes",
+        found=orgs.search(here.tenant, query, here.user) if query else [],
+        page=None if query else orgs.children(here.tenant, None, here.user, cursor=cursor),
+        paged=cursor is not None,  # an empty page past the start is no empty tree
         query=query,
         level=1,
         can_create=here.tenant_can(TenantPerm.ORGS_CREATE_TOP_LEVEL),

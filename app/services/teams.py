@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 
@@ -12,6 +14,7 @@ from app.models import Membership, Organization, OrgClosure, Team, TeamMember, T
 from app.policy import Perm, actor_access
 from app.services import audit
 from app.services.members import member_row
+from app.services.pagination import Cursor, KeysetPage, keyset_page
 from app.services.validation import clean_name, normalize_email
 
 MAX_NAME_LENGTH = 80
@@ -58,8 +61,36 @@ def get_team(org: Organization, public_id: str) -> Team:
     return team
 
 
-def team_members(team: Team) -> list[User]:
-    return list(db.session.scalars(team_members_query(team).order_by(User.name, User.id)))
+# A team's people by name, the id breaking ties between equal names.
+PEOPLE_ORDER = (User.name, User.id)
+PEOPLE_KEY_TYPES = (str, int)
+
+
+def team_members(
+    team: Team, *, cursor: Cursor | None = None, per_page: int = 50
+) -> KeysetPage[sa.Row]:
+    """A page of the team's people by name, by key (``cursor``), as plain rows of what
+    the page shows (public id, name as shown, email), with how many people the team has;
+    two queries."""
+    stmt = (
+        sa.select(
+            User.id,
+            User.name,
+            User.public_id,
+            User.email,
+            sa.func.coalesce(sa.func.nullif(User.name, ""), User.email).label("display_name"),
+        )
+        .join(TeamMember, TeamMember.user_id == User.id)
+        .where(TeamMember.team_id == team.id, User.tenant_id == team.tenant_id)
+    )
+    page = keyset_page(
+        stmt,
+        PEOPLE_ORDER,
+        cursor=cursor,
+        per_page=per_page,
+        key_of=lambda row: (row.name, row.id),
+    )
+    return replace(page, total=member_count(team))
 
 
 def team_members_query(team: Team) -> sa.Select[tuple[User]]:

@@ -9,6 +9,7 @@ from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.policy import Perm
 from app.services import members, orgs, teams
+from app.services.pagination import cursor_from
 from app.web.org.teams import bp
 from app.web.org.teams.forms import AddTeamMemberForm, CreateTeamForm, RenameTeamForm
 from app.web.rendering import render
@@ -52,7 +53,9 @@ def _team_page(team, *, add_form=None, rename_form=None, status=200):
         org=here.org,
         team=team,
         breadcrumbs=orgs.ancestors(here.org),
-        people=teams.team_members(team),
+        people=teams.team_members(
+            team, cursor=cursor_from(request.args, 2, types=teams.PEOPLE_KEY_TYPES)
+        ),
         add_form=add_form or AddTeamMemberForm(formdata=None),
         rename_form=rename_form or RenameTeamForm(formdata=None, obj=team),
         can_manage=here.access.can(Perm.TEAMS_MANAGE),

@@ -167,32 +167,44 @@ ROLE_PERMISSIONS = {key: role.permissions for key, role in BUILT_IN_ROLES.items(
 
 
 def role_catalog(tenant_id: int) -> dict[str, RoleDef]:
-    """Built-in and custom roles of a tenant, by key; one query, cached per request."""
+    """Built-in and custom roles of a tenant, by key: kept with the tenant in process
+    (app/tenant_cache.py) when this request has checked its stamp, else one query; cached
+    per request either way."""
     from flask import g, has_app_context
+
+    from app import tenant_cache
 
     cache_key = f"_roles_{tenant_id}"
     if has_app_context() and cache_key in g:
         return g.get(cache_key)
-    catalog = dict(BUILT_IN_ROLES)
-    for role in db.session.scalars(
-        sa.select(CustomRole).where(CustomRole.tenant_id == tenant_id).order_by(CustomRole.name)
-    ):
-        catalog[role.key] = RoleDef(
-            role.key,
-            role.name,
-            frozenset(role.permissions) & ALL_PERMISSIONS,
-            description=role.description,
-        )
+    catalog = tenant_cache.cached(tenant_id, "role_catalog")
+    if catalog is None:
+        catalog = dict(BUILT_IN_ROLES)
+        for role in db.session.scalars(
+            sa.select(CustomRole).where(CustomRole.tenant_id == tenant_id).order_by(CustomRole.name)
+        ):
+            catalog[role.key] = RoleDef(
+                role.key,
+                role.name,
+                frozenset(role.permissions) & ALL_PERMISSIONS,
+                description=role.description,
+            )
+        tenant_cache.keep(tenant_id, "role_catalog", catalog)
     if has_app_context():
         setattr(g, cache_key, catalog)
     return catalog
 
 
 def forget_role_catalog(tenant_id: int) -> None:
+    """After changing a tenant's roles: this request and this process read them afresh
+    (other processes learn it from the tenant's new cache stamp)."""
     from flask import g, has_app_context
+
+    from app import tenant_cache
 
     if has_app_context():
         g.pop(f"_roles_{tenant_id}", None)
+    tenant_cache.forget({tenant_id})
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,10 @@ from app.models.base import TimestampMixin, UTCDateTime, postgresql_only
 
 if TYPE_CHECKING:
     from app.models.user import User
+
+
+def new_cache_stamp() -> str:
+    return secrets.token_urlsafe(12)
 
 
 class TenantStatus:
@@ -71,6 +76,12 @@ class Tenant(TimestampMixin, db.Model):
     # they live. Without an audience of its own, a token's `aud` is the tenant's id.
     token_audience: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     token_lifetime_minutes: so.Mapped[int] = so.mapped_column(default=10, server_default="10")
+
+    # Replaced by every change to what app/tenant_cache.py keeps of the tenant in process;
+    # requests read it to know whether their copy is current.
+    cache_stamp: so.Mapped[str] = so.mapped_column(
+        sa.String(40), default=new_cache_stamp, server_default=""
+    )
 
     users: so.WriteOnlyMapped[User] = so.relationship(back_populates="tenant")
 

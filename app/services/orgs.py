@@ -66,6 +66,38 @@ def get_org(tenant: Tenant, slug: str) -> Organization:
     return org
 
 
+# Built once (every org page runs it first): building a statement costs more than its SQL.
+_ORG_AND_ROLES = (
+    sa.select(Organization, Membership.role)
+    .outerjoin(
+        sa.join(
+            OrgClosure,
+            Membership,
+            sa.and_(
+                Membership.org_id == OrgClosure.ancestor_id,
+                Membership.user_id == sa.bindparam("user_id"),
+            ),
+        ),
+        OrgClosure.descendant_id == Organization.id,
+    )
+    .where(
+        Organization.tenant_id == sa.bindparam("tenant_id"),
+        Organization.slug == sa.bindparam("slug"),
+        Organization.deleted_at.is_(None),
+    )
+)
+
+
+def get_org_and_roles(tenant: Tenant, slug: str, user: User) -> tuple[Organization, list[str]]:
+    """``get_org`` and every role ``user`` holds there, directly or from above (what
+    ``policy.roles_held`` reads), in one query: what each org page needs first."""
+    params = {"tenant_id": tenant.id, "slug": slug, "user_id": user.id}
+    rows = db.session.execute(_ORG_AND_ROLES, params).all()
+    if not rows:
+        raise NotFound("No such organization.")
+    return rows[0][0], [role for _org, role in rows if role is not None]
+
+
 def get_org_by_public_id(tenant: Tenant, public_id: str, *, deleted: bool = False) -> Organization:
     stmt = sa.select(Organization).where(
         Organization.tenant_id == tenant.id, Organization.public_id == public_id

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, redirect, request, url_for
 
 from app.errors import NotFound
-from app.policy import access, read_only
+from app.policy import access_from_roles, read_only, role_catalog
 from app.services import orgs
 from app.web.scope import here
 
@@ -42,13 +42,13 @@ def load_org():
     if here.user is None:
         return None  # the tenant scope has already answered (sign-in, suspended)
     try:
-        here.org = orgs.get_org(here.tenant, g.org_slug)
+        here.org, roles = orgs.get_org_and_roles(here.tenant, g.org_slug, here.user)
     except NotFound:
         new_slug = orgs.current_slug_for(here.tenant, g.org_slug)
         if new_slug is None:
             raise
         return redirect(_same_page_at(new_slug), code=301)
-    granted = access(here.user, here.org)
+    granted = access_from_roles(here.user, roles, role_catalog(here.tenant.id))
     # Support viewing as the user: what they may see, nothing they may change.
     here.access = read_only(granted) if here.viewing is not None else granted
     return None

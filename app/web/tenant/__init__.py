@@ -12,13 +12,14 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 
+from app.errors import NotFound
 from app.extensions import db, htmx
 from app.policy import Perm
 from app.services import email_verification
-from app.services.tenants import get_tenant
 from app.services.view_as import VIEW_AS_MINUTES
+from app.tenant_cache import tenant_and_user
 from app.web import view_as
-from app.web.identity import visitor_in
+from app.web.identity import prefetch_user, user_id_in_session, visitor_in
 from app.web.rendering import htmx_redirect, render, wants_fragment, wants_json
 from app.web.scope import Scope, current_org
 
@@ -58,7 +59,12 @@ def add_tenant_slug(endpoint: str, values: dict[str, Any]) -> None:
 
 @bp.before_request
 def load_tenant_and_check_visitor():
-    tenant = get_tenant(g.tenant_slug)  # NotFound: 404
+    # The tenant (from this process's cache, under its current stamp) and the user the
+    # session names, in one query; Flask-Login then checks that user as always.
+    tenant, user = tenant_and_user(g.tenant_slug, user_id_in_session())
+    if tenant is None:
+        raise NotFound("No such tenant.")
+    prefetch_user(user)
     g.scope = scope = Scope(tenant)
     if tenant.is_suspended:
         if wants_json():

@@ -32,6 +32,18 @@ def wants_json() -> bool:
     return bool(getattr(view, "returns_json", False))
 
 
+def endpoint_expects(endpoint: str, argument: str) -> bool:
+    """Does ``endpoint``'s URL take ``argument``? Remembered per app (its URL map is fixed
+    once it serves): the tenant and org blueprints ask it for every ``url_for``."""
+    known: dict[tuple[str, str], bool] = current_app.extensions.setdefault(
+        "tenantry.endpoint_expects", {}
+    )
+    key = (endpoint, argument)
+    if key not in known:
+        known[key] = current_app.url_map.is_endpoint_expecting(endpoint, argument)
+    return known[key]
+
+
 def wants_fragment() -> bool:
     """A real htmx swap: not boosted navigation, not a history restore."""
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request

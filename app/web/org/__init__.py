@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, g, redirect, request, url_for
+from flask import Blueprint, g, redirect, request, url_for
 
 from app.errors import NotFound
 from app.policy import access_from_roles, read_only, role_catalog
 from app.services import orgs
+from app.web.rendering import endpoint_expects
 from app.web.scope import here
 
 bp = Blueprint("org", __name__, url_prefix="/orgs/<org>")
@@ -32,7 +33,7 @@ def add_org_slug(endpoint: str, values: dict[str, Any]) -> None:
         scope is not None
         and scope.org is not None
         and "org" not in values
-        and current_app.url_map.is_endpoint_expecting(endpoint, "org")
+        and endpoint_expects(endpoint, "org")
     ):
         values["org"] = scope.org.slug
 

@@ -20,7 +20,7 @@ from app.services.view_as import VIEW_AS_MINUTES
 from app.tenant_cache import tenant_and_user
 from app.web import view_as
 from app.web.identity import prefetch_user, user_id_in_session, visitor_in
-from app.web.rendering import htmx_redirect, render, wants_fragment, wants_json
+from app.web.rendering import endpoint_expects, htmx_redirect, render, wants_fragment, wants_json
 from app.web.scope import Scope, current_org
 
 bp = Blueprint("tenant", __name__, url_prefix="/t/<tenant>")
@@ -49,11 +49,7 @@ def pull_tenant_slug(_endpoint: str | None, values: dict[str, Any] | None) -> No
 @bp.url_defaults
 def add_tenant_slug(endpoint: str, values: dict[str, Any]) -> None:
     scope: Scope | None = g.get("scope")
-    if (
-        scope is not None
-        and "tenant" not in values
-        and current_app.url_map.is_endpoint_expecting(endpoint, "tenant")
-    ):
+    if scope is not None and "tenant" not in values and endpoint_expects(endpoint, "tenant"):
         values["tenant"] = scope.tenant.slug
 
 

@@ -122,6 +122,14 @@ def attached_tenant(tenant_id: int, stamp: str) -> Tenant:
     return tenant
 
 
+def loaded(tenant: Tenant) -> None:
+    """A tenant this request has just read whole from the database (an API key's, a
+    token's): what is kept with it under its stamp serves this request too."""
+    cache = _cache()
+    entry = cache.get(tenant.id, tenant.cache_stamp) or cache.put(tenant)
+    _verified()[tenant.id] = entry
+
+
 def cached(tenant_id: int, name: str) -> Any | None:
     """Something kept with a tenant whose stamp this request checked, else None."""
     if not has_app_context():

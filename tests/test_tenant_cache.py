@@ -207,3 +207,42 @@ def test_a_deleted_tenant_is_gone_for_the_next_request(app, world, signed_in):
 
     _change(app, delete)
     assert _statuses(clients, "/t/acme/orgs/") == [404, 404]
+
+
+def test_an_api_key_on_another_instance_sees_a_new_custom_role_at_once(
+    app, other_instance, world, create_api_key
+):
+    """The API reads the tenant with its key, then the role catalog from the cache under
+    that stamp: a role made elsewhere is known to the very next call."""
+    key = create_api_key(world.tenant)
+    headers = {"Authorization": f"Bearer {key}"}
+    other = other_instance.test_client()
+    path = f"/api/v1/orgs/{world.engineering.public_id}/members/{world.member.public_id}"
+    assert other.get(path, headers=headers).status_code == 200
+    refused = other.patch(path, json={"role": "auditor"}, headers=headers)
+    assert refused.status_code == 422
+
+    _change(
+        app,
+        lambda: roles.create_role(
+            Actor.system("test"), _tenant(), key="auditor", name="Auditor", description="",
+            permissions=[Perm.ORG_READ, Perm.AUDIT_READ],
+        ),
+    )  # fmt: skip
+    changed = other.patch(path, json={"role": "auditor"}, headers=headers)
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["role"] == "auditor"
+
+
+def test_an_api_key_on_another_instance_is_refused_once_the_tenant_is_suspended(
+    app, other_instance, world, create_api_key, create_staff
+):
+    key = create_api_key(world.tenant)
+    headers = {"Authorization": f"Bearer {key}"}
+    other = other_instance.test_client()
+    assert other.get("/api/v1/orgs", headers=headers).status_code == 200
+    staff = create_staff()
+    _change(
+        app, lambda: tenants.suspend_tenant(Actor.for_staff(db.session.merge(staff)), _tenant())
+    )
+    assert other.get("/api/v1/orgs", headers=headers).status_code == 401

@@ -22,6 +22,7 @@ from flask import current_app, has_request_context, request
 from jwt.algorithms import RSAAlgorithm
 from ulid import ULID
 
+from app import tenant_cache
 from app.actors import Actor
 from app.errors import ServiceError, ValidationFailed
 from app.extensions import db
@@ -245,6 +246,7 @@ def verify(token: str) -> VerifiedToken:
     key, tenant = row
     if tenant.is_suspended or tenant.deleted_at is not None:
         raise InvalidToken("This token's tenant is not active.")
+    tenant_cache.loaded(tenant)
     try:
         claims = jwt.decode(
             token,

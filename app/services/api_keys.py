@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app import tenant_cache
 from app.actors import Actor
 from app.credentials import hash_token, new_token
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -268,6 +269,7 @@ def authenticate(secret: str) -> AuthenticatedKey | None:
     now = utcnow()
     if key.state(now) != "active" or tenant.is_suspended or tenant.deleted_at is not None:
         return None
+    tenant_cache.loaded(tenant)
     if maker is not None and not maker.is_active_account:
         return None
     scope = key_scope_of(key.permissions, org)

@@ -3,7 +3,7 @@
 Server-rendered lists page by key (``keyset_page``: ``?after=`` / ``?before=`` tokens
 holding the sort key of a page's edge row), so the thousandth page costs what the first
 does; the API pages by id (``keyset``, with its own cursors in app/api/paging.py).
-``paginate`` (OFFSET) is left for short lists only (the development mailbox).
+Nothing pages by OFFSET.
 """
 
 from __future__ import annotations
@@ -22,25 +22,6 @@ import sqlalchemy as sa
 from app.extensions import db
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    page: int
-    per_page: int
-    has_next: bool
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-
-def paginate(stmt: sa.Select, page: int, per_page: int) -> Page:
-    """One query: fetch one row more than the page to know whether another page exists."""
-    page = max(1, min(page, 100_000))
-    rows = list(db.session.scalars(stmt.limit(per_page + 1).offset((page - 1) * per_page)))
-    return Page(items=rows[:per_page], page=page, per_page=per_page, has_next=len(rows) > per_page)
 
 
 def keyset(

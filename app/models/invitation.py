@@ -30,6 +30,8 @@ class Invitation(TimestampMixin, db.Model):
     __tablename__ = "invitations"
     __table_args__ = (
         sa.Index("ix_invitations_org_id_status_created_at", "org_id", "status", "created_at"),
+        # The invitations page's order (newest first, by key): a deep page starts here.
+        sa.Index("ix_invitations_org_id_created_at_id", "org_id", "created_at", "id"),
         sa.Index("ix_invitations_tenant_id_email_status", "tenant_id", "email", "status"),
         sa.Index("ix_invitations_inviter_id_created_at", "inviter_id", "created_at"),
         sa.CheckConstraint(

@@ -21,7 +21,10 @@ class Organization(TimestampMixin, db.Model):
     __tablename__ = "organizations"
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "slug"),
-        sa.Index("ix_organizations_tenant_id_parent_id_name", "tenant_id", "parent_id", "name"),
+        # One level of the tree by name and then id: "show more" starts at its key.
+        sa.Index(
+            "ix_organizations_tenant_id_parent_id_name_id", "tenant_id", "parent_id", "name", "id"
+        ),
         sa.Index("ix_organizations_parent_id", "parent_id"),
         # Name search and the switcher read in name order and stop at a page.
         sa.Index("ix_organizations_tenant_id_name_id", "tenant_id", "name", "id"),

@@ -309,7 +309,7 @@ def _queue_email(tenant, org, invitation, token, *, inviter: User | None, flush=
 LIST_ORDER = (Invitation.created_at, Invitation.id)
 LIST_KEY_TYPES = (datetime, int)
 # Past this many, counting would cost more than the page: the list shows no total.
-COUNT_UP_TO = 10_000
+COUNT_UP_TO = 1_000
 
 
 def list_invitations(

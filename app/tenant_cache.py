@@ -30,6 +30,7 @@ from app.models import CustomRole, Tenant, User
 from app.models.tenant import new_cache_stamp
 
 _CACHED_WITH_TENANT = (CustomRole,)  # rows whose change changes the tenant's cache
+MAX_TENANTS = 5_000  # per process; past it the longest-held entry makes room
 
 
 @dataclass
@@ -53,6 +54,9 @@ class TenantCache:
     def put(self, tenant: Tenant) -> CachedTenant:
         entry = CachedTenant(tenant.cache_stamp, _detached_copy(tenant))
         with self._lock:
+            self._entries.pop(tenant.id, None)
+            if len(self._entries) >= MAX_TENANTS:
+                del self._entries[next(iter(self._entries))]
             self._entries[tenant.id] = entry
         return entry
 

@@ -246,3 +246,17 @@ def test_an_api_key_on_another_instance_is_refused_once_the_tenant_is_suspended(
         app, lambda: tenants.suspend_tenant(Actor.for_staff(db.session.merge(staff)), _tenant())
     )
     assert other.get("/api/v1/orgs", headers=headers).status_code == 401
+
+
+def test_the_cache_holds_at_most_so_many_tenants(monkeypatch, app, create_tenant):
+    from app import tenant_cache
+
+    monkeypatch.setattr(tenant_cache, "MAX_TENANTS", 3)
+    cache = tenant_cache.TenantCache()
+    made = [create_tenant(f"T{n}", slug=f"t-{n}") for n in range(5)]
+    with app.app_context():
+        for tenant in made:
+            cache.put(db.session.merge(tenant))
+    assert [cache.get(t.id, t.cache_stamp) is not None for t in made] == [
+        False, False, True, True, True,
+    ]  # fmt: skip

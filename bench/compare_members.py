@@ -188,7 +188,7 @@ def report(rows: list[Row], facts: list[str], title: str, errors: list[str]) -> 
     for row in rows:
         for app in APPS:
             lines.append(
-                f"| {row.name} | {app} | `{_short(row.paths[app])}` | {row.rps(app):.0f} "
+                f"| {row.name} | {app} | `{_short(row.paths[app])}` | {_rps(row.rps(app))} "
                 f"| {row.latency(app, 'p50_ms'):.1f} | {row.latency(app, 'p95_ms'):.1f} "
                 f"| {row.sizes[app] / 1000:.1f} |"
             )
@@ -205,7 +205,7 @@ def report(rows: list[Row], facts: list[str], title: str, errors: list[str]) -> 
         if ratio < row.target:
             missed.append(row.name)
         by_round = "; ".join(
-            " / ".join(f"{row.runs[app][n]['rps']:.0f}" for app in APPS)
+            " / ".join(_rps(row.runs[app][n]["rps"]) for app in APPS)
             for n in range(len(row.runs[TENANTRY]))
         )
         lines.append(
@@ -221,6 +221,11 @@ def report(rows: list[Row], facts: list[str], title: str, errors: list[str]) -> 
         lines += ["Errors under load (these numbers are not valid):", ""]
         lines += [f"- {error}" for error in errors] + [""]
     return "\n".join(lines)
+
+
+def _rps(value: float) -> str:
+    """Whole requests per second, with a decimal when that is few (a loaded machine)."""
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
 
 
 def _short(path: str, limit: int = 70) -> str:

@@ -133,7 +133,8 @@ def rows_for(members_path: str, deep: str, page: int) -> list[Row]:
 
 
 def drive(rows: list[Row], args, env: dict[str, str], scratch: Path, chain_ids) -> list[str]:
-    """Start the three apps, check each page answers, then the rounds; returns notes."""
+    """Start the three apps, check each page answers, then the rounds; returns the errors
+    under load, if any."""
     servers = {
         TENANTRY: Server("tenantry", "wsgi:app", env, scratch, workers=args.workers),
         ADMIN: Server(

@@ -95,18 +95,68 @@ def crews(app, tenant, world) -> list[Team]:
 
 
 def test_the_role_select_saves_nothing_by_itself(client, auth, world):
-    """The select has no htmx trigger of its own: its form's Save button sends it."""
+    """Change role swaps the row for its form; the select has no htmx trigger of its
+    own: the form's Save button sends it."""
     auth.login(world.admin)
     row = one(client.get(PAGE).get_data(as_text=True), f"tr#member-{world.member.public_id}")
-    form = row.one("form.role-form")
+    assert row.select("select") == []
+    assert row.one('a[href$="/role"]')["hx-get"] == _role_url(world.member)
+    editing = client.get(_role_url(world.member), headers=HX)
+    assert editing.status_code == 200
+    html = editing.get_data(as_text=True)
+    assert html.lstrip().startswith(f'<tr id="member-{world.member.public_id}"')
+    form = one(html, "form.role-form")
     role = form.one("select[name=role]")
     assert role.get("aria-label") == "Role"
     assert not any(name.startswith("hx-") for name in role.attrs)
+    assert form.one("option[selected]")["value"] == "member"
     assert form.get("hx-post") == _role_url(world.member)  # htmx sends the form on submit
     assert form.get("method") == "post"
     save = form.one("button[type=submit]")
     assert save.text == "Save role"  # "Save", and " role" for screen readers
     assert "hidden" not in save.attrs  # there with and without JavaScript
+    cancel = next(a for a in form.select("a") if a.text == "Cancel")
+    assert cancel["href"] == PAGE
+    assert cancel["hx-get"] == f"{PAGE}/{world.member.public_id}"
+    back = client.get(cancel["hx-get"], headers=HX).get_data(as_text=True)
+    assert one(back, f"tr#member-{world.member.public_id}").select("select") == []
+
+
+def test_change_role_without_javascript_is_a_page_with_the_form(app, client, auth, world):
+    auth.login(world.admin)
+    before = _state(app)
+    page = client.get(_role_url(world.member))
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<html" in html
+    form = one(html, "form.role-form")
+    assert form["action"] == _role_url(world.member)
+    assert "hx-post" not in form.attrs
+    assert form.one("option[selected]")["value"] == "member"
+    assert form.one("input[name=csrf_token]")["value"]
+    assert one(html, f"label[for=role-{world.member.public_id}]").text == "Role"
+    assert _state(app) == before
+    saved = client.post(_role_url(world.member), data={"role": "viewer"})
+    assert saved.status_code == 303
+    assert _role_of(app, world.engineering, world.member) == "viewer"
+    [event] = _events(app, "member.role_changed")
+    assert (event.before, event.after) == ({"role": "member"}, {"role": "viewer"})
+
+
+def test_no_role_form_for_who_may_not_change_it(app, client, auth, world):
+    """A member sees no Change role control; the form's URL and a forged POST are refused."""
+    auth.login(world.member)
+    assert "Change role" not in client.get(PAGE).get_data(as_text=True)
+    before = _state(app)
+    assert client.get(_role_url(world.viewer)).status_code == 403
+    assert client.get(_role_url(world.viewer), headers=HX).status_code == 403
+    assert client.post(_role_url(world.viewer), data={"role": "admin"}).status_code == 403
+    assert _state(app) == before
+    auth.logout("acme")
+    auth.login(world.admin)  # may change roles, but not an owner's
+    assert client.get(_role_url(world.owner)).status_code == 403
+    row = client.get(_role_url(world.owner), headers=HX).get_data(as_text=True)
+    assert one(row, f"tr#member-{world.owner.public_id}").select("select") == []
 
 
 @pytest.mark.parametrize("as_htmx", [False, True], ids=["page", "htmx"])
@@ -158,11 +208,13 @@ def test_the_ownership_question_can_be_cancelled(app, client, auth, world):
     before = _state(app)
     asked = client.post(_role_url(world.member), data={"role": "owner"}, headers=HX)
     [cancel] = [a for a in select(asked.get_data(as_text=True), "a") if a.text == "Cancel"]
-    assert cancel.get("hx-get") == _role_url(world.member)
-    row = client.get(_role_url(world.member), headers=HX)
+    row_url = f"{PAGE}/{world.member.public_id}"
+    assert cancel.get("hx-get") == row_url
+    assert cancel["href"] == PAGE
+    row = client.get(row_url, headers=HX)
     assert row.status_code == 200
-    assert '<option value="member" selected>' in row.get_data(as_text=True)
-    page = client.get(_role_url(world.member))
+    assert one(row.get_data(as_text=True), ".badge").text == "Member"
+    page = client.get(row_url)
     assert page.status_code == 303
     assert page.headers["Location"] == PAGE
     assert _state(app) == before
@@ -232,8 +284,8 @@ def test_a_change_refused_because_the_page_was_stale_shows_the_new_truth(app, cl
 
 def test_remove_without_javascript_asks_on_a_page_that_changes_nothing(app, client, auth, world):
     auth.login(world.admin)
-    link = one(client.get(PAGE).get_data(as_text=True), f"tr#member-{world.member.public_id} a")
-    assert link.text == "Remove"
+    row = one(client.get(PAGE).get_data(as_text=True), f"tr#member-{world.member.public_id}")
+    [link] = [a for a in row.select("a") if a.text == "Remove"]
     assert link["href"] == _remove_url(world.member)  # the no-JS way: a GET page
     assert link["hx-post"] == _remove_url(world.member)
     assert link["hx-confirm"] == "Remove Milo Member from Engineering?"

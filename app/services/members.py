@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import string
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -49,7 +51,7 @@ from app.policy import (
     strongest,
 )
 from app.services import audit
-from app.services.pagination import Page
+from app.services.pagination import Cursor, KeysetPage, cursor_from, keyset_page
 from app.services.validation import escape_like
 
 # Up to this many memberships in an org's tree (or holders of the role filtered on),
@@ -61,12 +63,42 @@ FEW_HOLDERS = 2000
 # A removal can be undone for this long, by anyone who may still add members there.
 UNDO_WINDOW = timedelta(minutes=10)
 _UNDO_SALT = "tenantry.members.undo-removal"
+# How long a dense tree's "about N members" is reused before it is counted again:
+# counting 100,000 memberships costs more than the rest of the page.
+ESTIMATE_TTL = timedelta(minutes=5)
+_ESTIMATES_KEPT = 1000
+_estimates: dict[tuple[int, ...], tuple[int, datetime]] = {}
+
+
+@dataclass(frozen=True)
+class Sort:
+    """A list order: unique, non-NULL key columns (names are NOT NULL; emails unique in
+    a tenant), read forwards or backwards."""
+
+    key: tuple[sa.ColumnElement, ...]
+    descending: bool = False
+
+    def key_of(self, row: Any) -> tuple[Any, ...]:
+        return tuple(getattr(row, column.key) for column in self.key)
+
+    def cursor(self, args: Mapping[str, str]) -> Cursor | None:
+        """``?after=``/``?before=`` if it holds a key of this order (a name and an id, or
+        an address): anything else, or a token of another sort, means the first page."""
+        found = cursor_from(args, len(self.key))
+        kinds = tuple(column.type.python_type for column in self.key)
+        if found is None or tuple(type(part) for part in found.key) != kinds:
+            return None
+        return found
+
+
+_BY_NAME = (User.name, User.id)
 SORTS = {
-    "name": (User.name, User.id),
-    "-name": (User.name.desc(), User.id.desc()),
-    "email": (User.email,),
-    "-email": (User.email.desc(),),
+    "name": Sort(_BY_NAME),
+    "-name": Sort(_BY_NAME, descending=True),
+    "email": Sort((User.email,)),
+    "-email": Sort((User.email,), descending=True),
 }
+LETTERS = tuple(string.ascii_uppercase)
 
 
 @dataclass(frozen=True)
@@ -79,18 +111,49 @@ class OrgRef:
     slug: str
 
 
+@dataclass(frozen=True)
+class Person:
+    """What a member list shows of a user: four columns, not an ORM entity."""
+
+    id: int
+    public_id: str
+    name: str
+    email: str
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+PERSON_COLUMNS = (User.id, User.public_id, User.name, User.email)
+
+
+@dataclass(frozen=True)
+class TeamRef:
+    public_id: str
+    name: str
+
+
 @dataclass
 class MemberRow:
-    user: User
+    user: Person | User  # a Person for lists; the API passes the users it loaded
     role: str
     direct_role: str | None
     source: OrgRef | None  # the ancestor the effective role comes from, if inherited
     joined_at: datetime | None
-    teams: list[Team] = field(default_factory=list)
+    teams: list[TeamRef] = field(default_factory=list)
 
     @property
     def is_direct(self) -> bool:
         return self.source is None
+
+
+def start_at(letter: str, sort: str = "name") -> Cursor | None:
+    """A cursor that starts the name-sorted list at ``letter`` (A to Z), None otherwise."""
+    letter = letter.upper()
+    if sort != "name" or letter not in LETTERS:
+        return None
+    return Cursor("after", (letter, 0))  # every id is above 0: names from the letter on
 
 
 def list_members(
@@ -100,31 +163,74 @@ def list_members(
     query: str = "",
     role: str | None = None,
     sort: str = "name",
-    page: int = 1,
+    cursor: Cursor | None = None,
     per_page: int = 50,
     chain: list[OrgRef] | None = None,
-) -> Page[MemberRow]:
-    """Direct and inherited members, one page; a constant number of queries at any size.
+    count: bool = False,
+) -> KeysetPage[MemberRow]:
+    """Direct and inherited members, one page read by key (``cursor``, None for the first):
+    the thousandth page costs what the first does, in a constant number of queries.
 
-    ``chain`` is ``chain_of(org)`` when the caller has it already (for breadcrumbs)."""
+    With ``count``, the page also says how many: exactly when the tree has few members
+    (or the role filter few holders), else, unfiltered, about how many memberships the
+    tree holds (``about``); a search of a big tree is not counted. ``chain`` is
+    ``chain_of(org)`` when the caller has it already (for breadcrumbs)."""
     chain = chain if chain is not None else chain_of(org)
-    stmt = members_query(tenant, org, query=query, role=role, chain=chain)
-    page = max(1, min(page, 100_000))
-    users = list(
-        db.session.scalars(
-            stmt.order_by(*SORTS.get(sort, SORTS["name"]))
-            .limit(per_page + 1)
-            .offset((page - 1) * per_page)
-        )
+    tree_ids = tuple(step.id for step in chain)
+    catalog = role_catalog(tenant.id)
+    filtered = role in catalog
+    few = _few_members(list(tree_ids), role if filtered else None)
+    stmt = _members_select(
+        PERSON_COLUMNS, tenant, query=query, role=role, catalog=catalog, tree_ids=list(tree_ids),
+        few=few,
+    )  # fmt: skip
+    total, about = None, False
+    if count and few is not None:
+        # At most FEW_MEMBERS (FEW_HOLDERS) ids to count, in the page's own query.
+        total_column = sa.select(sa.func.count()).select_from(stmt.subquery()).scalar_subquery()
+    elif count and not query and not filtered:
+        total, about = _cached_estimate(tree_ids), True
+        total_column = None if total is not None else _estimate_query(tree_ids)
+    else:
+        total_column = None
+    if total_column is not None:
+        stmt = stmt.add_columns(total_column.label("total"))
+    order = SORTS.get(sort, SORTS["name"])
+    page = keyset_page(
+        stmt, order.key, cursor=cursor, per_page=per_page, key_of=order.key_of,
+        descending=order.descending,
+    )  # fmt: skip
+    if total_column is not None and page.items:
+        total = page.items[0].total
+        if about:
+            _estimates[tree_ids] = (total, utcnow() + ESTIMATE_TTL)
+    people = [Person(row.id, row.public_id, row.name, row.email) for row in page.items]
+    return replace(
+        page,
+        items=_rows(org, people, catalog, chain),
+        total=total if page.items or cursor is None else None,
+        about=about,
     )
-    has_next = len(users) > per_page
-    users = users[:per_page]
-    return Page(
-        items=member_rows(tenant, org, users, chain=chain),
-        page=page,
-        per_page=per_page,
-        has_next=has_next,
+
+
+def _estimate_query(tree_ids: tuple[int, ...]) -> sa.ScalarSelect[int]:
+    """The tree's memberships: an upper bound of its members (one person can hold a role
+    at two levels), read as a column of the page's own query."""
+    return (
+        sa.select(sa.func.count())
+        .select_from(Membership)
+        .where(one_of(Membership.org_id, list(tree_ids)))
+        .scalar_subquery()
     )
+
+
+def _cached_estimate(tree_ids: tuple[int, ...]) -> int | None:
+    kept = _estimates.get(tree_ids)
+    if kept is None or kept[1] <= utcnow():
+        if len(_estimates) >= _ESTIMATES_KEPT:
+            _estimates.clear()
+        return None
+    return kept[0]
 
 
 def chain_of(org: Organization) -> list[OrgRef]:
@@ -152,21 +258,41 @@ def members_query(
     # The org and its ancestors, as plain ids: planners misjudge the closure join here
     # (nearly every membership sits in a handful of ancestors) and pick slow plans.
     tree_ids = [step.id for step in (chain if chain is not None else chain_of(org))]
+    few = _few_members(tree_ids, role if role in catalog else None)
+    return _members_select(
+        (User,), tenant, query=query, role=role, catalog=catalog, tree_ids=tree_ids, few=few
+    )
+
+
+def _members_select(
+    columns: tuple[Any, ...],
+    tenant: Tenant,
+    *,
+    query: str,
+    role: str | None,
+    catalog: dict[str, RoleDef],
+    tree_ids: list[int],
+    few: list[int] | None,
+) -> sa.Select:
+    """``columns`` of the members in the tree ``tree_ids``, filtered; ``few`` is what
+    ``_few_members`` found."""
 
     def holding(*roles: str):
         stmt = sa.select(Membership.user_id).where(one_of(Membership.org_id, tree_ids))
         return stmt.where(Membership.role.in_(roles)) if roles else stmt
 
     filtered = role in catalog
-    few = _few_members(tree_ids, role if filtered else None)
     if few is not None:
         # A sparse tree (or a rare role): fetch those members by primary key and sort
         # just them. The ids come from this tenant's org tree, so no tenant_id term: with
         # one, a planner without statistics (SQLite's, before ANALYZE) walks the tenant's
         # users instead, and PostgreSQL's, guessing how rare a role is, does the same.
-        stmt = sa.select(User).where(one_of(User.id, few))
+        stmt = sa.select(*columns).where(one_of(User.id, few))
     else:
-        stmt = sa.select(User).where(User.tenant_id == tenant.id)
+        # A dense tree: walk the tenant's users in page order from the cursor's key
+        # (ix_users_tenant_id_name_id_email, or the (tenant_id, email) key) and stop at a
+        # page.
+        stmt = sa.select(*columns).where(User.tenant_id == tenant.id)
     if query:
         pattern = f"%{escape_like(query.lower())}%"
         by_email = User.email.like(pattern, escape="\\")  # emails are stored lower-cased
@@ -174,6 +300,7 @@ def members_query(
         # Names hold no "@": such a search is about addresses only (half the work).
         stmt = stmt.where(by_email if "@" in query else sa.or_(by_name, by_email))
     if filtered:
+        assert role is not None
         # Effective role = the strongest held: holds `role`, holds nothing stronger.
         stronger = [k for k, r in catalog.items() if r.strength > catalog[role].strength]
         if few is None:
@@ -182,7 +309,6 @@ def members_query(
             # NOT EXISTS, not NOT IN: PostgreSQL turns it into an anti-join.
             stmt = stmt.where(~holding(*stronger).where(Membership.user_id == User.id).exists())
     elif few is None:
-        # A dense tree: walk users in page order and stop at a page.
         in_tree = (
             sa.select(Membership.id)
             .where(Membership.user_id == User.id, one_of(Membership.org_id, tree_ids))
@@ -204,7 +330,11 @@ def _few_members(tree_ids: list[int], role: str | None = None) -> list[int] | No
 
 
 def member_rows(
-    tenant: Tenant, org: Organization, users: list[User], *, chain: list[OrgRef] | None = None
+    tenant: Tenant,
+    org: Organization,
+    users: Sequence[Person | User],
+    *,
+    chain: list[OrgRef] | None = None,
 ) -> list[MemberRow]:
     """Each user's effective role here, where it comes from, and their teams; 2 queries
     (3 without ``chain``)."""
@@ -215,8 +345,13 @@ def member_rows(
 
 
 def _rows(
-    org: Organization, users: list[User], catalog: dict[str, RoleDef], chain: list[OrgRef]
+    org: Organization,
+    users: Sequence[Person | User],
+    catalog: dict[str, RoleDef],
+    chain: list[OrgRef],
 ) -> list[MemberRow]:
+    if not users:
+        return []
     ids = [user.id for user in users]
     by_id = {step.id: step for step in chain}
     nearness = {step.id: depth for depth, step in enumerate(chain)}
@@ -229,7 +364,7 @@ def _rows(
         key=lambda row: nearness[row.org_id],
     )
     teams = db.session.execute(
-        sa.select(TeamMember.user_id, Team)
+        sa.select(TeamMember.user_id, Team.public_id, Team.name)
         .join(Team, Team.id == TeamMember.team_id)
         .where(Team.org_id == org.id, one_of(TeamMember.user_id, ids))
         .order_by(Team.name)
@@ -237,9 +372,9 @@ def _rows(
     by_user: dict[int, list[tuple[str, datetime, OrgRef]]] = {}
     for user_id, role, created_at, org_id in held:
         by_user.setdefault(user_id, []).append((role, created_at, by_id[org_id]))
-    teams_by_user: dict[int, list[Team]] = {}
-    for user_id, team in teams:
-        teams_by_user.setdefault(user_id, []).append(team)
+    teams_by_user: dict[int, list[TeamRef]] = {}
+    for user_id, team_id, team_name in teams:
+        teams_by_user.setdefault(user_id, []).append(TeamRef(team_id, team_name))
 
     rows = []
     for user in users:
@@ -274,9 +409,9 @@ def export_csv(
     writer = csv.writer(buffer)
     writer.writerow(["name", "email", "role", "membership", "inherited_from", "teams", "joined"])
     yield _flush(buffer)
-    page = 1
+    cursor = None
     while True:
-        batch = list_members(tenant, org, query=query, role=role, page=page, per_page=500)
+        batch = list_members(tenant, org, query=query, role=role, cursor=cursor, per_page=500)
         for row in batch.items:
             writer.writerow(
                 [
@@ -290,9 +425,9 @@ def export_csv(
                 ]
             )
         yield _flush(buffer)
-        if not batch.has_next:
+        if batch.next_key is None:
             return
-        page += 1
+        cursor = Cursor("after", SORTS["name"].key_of(batch.items[-1].user))
 
 
 def _flush(buffer: io.StringIO) -> str:
@@ -533,6 +668,27 @@ def only_owner(chain: list[OrgRef]) -> int | None:
         ).scalars()
     )
     return owners[0] if len(owners) == 1 else None
+
+
+def only_owner_and_direct(chain: list[OrgRef], user: User) -> tuple[int | None, bool]:
+    """``only_owner(chain)``, and whether ``user`` is a direct member of ``chain[0]`` (the
+    org), in one query: what the members page says about the viewer."""
+    owners = (
+        sa.select(Membership.user_id)
+        .where(one_of(Membership.org_id, [step.id for step in chain]))
+        .where(Membership.role == Role.OWNER)
+        .limit(2)
+        .subquery()
+    )
+    direct = (
+        sa.select(Membership.id)
+        .where(Membership.org_id == chain[0].id, Membership.user_id == user.id)
+        .exists()
+    )
+    count, owner, is_direct = db.session.execute(
+        sa.select(sa.func.count(), sa.func.min(owners.c.user_id), direct).select_from(owners)
+    ).one()
+    return (owner if count == 1 else None), bool(is_direct)
 
 
 def _undo_signer() -> URLSafeTimedSerializer:

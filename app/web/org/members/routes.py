@@ -1,11 +1,12 @@
 """The members page and its row actions: thin views over ``app.services.members``.
 
-Row actions (Role select, Remove) are htmx requests aimed at their table row: on success
-the row comes back re-rendered (or empty, so it disappears); when the service refuses,
-the row comes back with the refusal written inside it, under the refusal's own status
-(403, 409 or 422; base.html lets htmx swap them). Without htmx they redirect with a
-flash, or fall through to the error page.
-"""
+The list pages by key (``?after=``/``?before=``, or ``?from=`` a letter). Row actions
+are htmx requests aimed at their table row: Change role swaps the row for its role form
+(a page of its own without JavaScript), whose Save answers with the row re-rendered;
+Remove answers with what is left of the row. When the service refuses, the row comes
+back with the refusal written inside it, under the refusal's own status (403, 409 or
+422; base.html lets htmx swap them). Without htmx they redirect with a flash, or fall
+through to the error page."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from app.policy import (
     role_catalog,
 )
 from app.services import members, orgs
+from app.services.pagination import Cursor, KeysetPage
 from app.web.org.members import bp
 from app.web.org.members.forms import (
     OWNER_CONFIRMED,
@@ -68,34 +70,41 @@ def _filters() -> dict[str, str]:
     }
 
 
-def _row_context(chain: list[members.OrgRef] | None = None) -> dict[str, Any]:
-    """What a member row needs to know about the viewer, for any number of rows."""
+def _sole_owner() -> int | None:
+    return members.only_owner(members.chain_of(here.org))
+
+
+def _row_context(sole_owner: int | None) -> dict[str, Any]:
+    """What member rows need to know about the viewer, worked out once for any number of
+    rows: a row then only looks up its role in small dicts. ``sole_owner``: the org's one
+    owner (``members.only_owner``), offered neither Remove nor a role change."""
     catalog = role_catalog(here.tenant.id)
     viewer = here.access
-    sole_owner = members.only_owner(chain if chain is not None else members.chain_of(here.org))
-
-    def manageable(row: members.MemberRow) -> bool:
-        return row.direct_role is not None and can_manage_member(
-            viewer, row.direct_role, role_catalog(here.tenant.id)
-        )
-
-    def only_owner(row: members.MemberRow) -> bool:
-        """The org's one owner: neither removed nor demoted, so neither is offered."""
-        return row.direct_role == Role.OWNER and row.user.id == sole_owner
-
     grantable = grantable_roles(viewer, catalog)
+    may_change = viewer.can(Perm.MEMBERS_UPDATE_ROLE) and bool(grantable)
+    may_remove = viewer.can(Perm.MEMBERS_REMOVE)
+    reach: dict[str | None, bool] = {}
+
+    def controls(row: members.MemberRow) -> tuple[bool, bool]:
+        """Whether the row offers (Change role, Remove): a direct role within the viewer's
+        reach, and not the org's one owner (neither removed nor demoted)."""
+        if row.direct_role is None or (row.direct_role == Role.OWNER and row.user.id == sole_owner):
+            return False, False
+        if row.direct_role not in reach:
+            reach[row.direct_role] = can_manage_member(viewer, row.direct_role, catalog)
+        return (may_change, may_remove) if reach[row.direct_role] else (False, False)
+
     return {
         "org": here.org,
         "access": viewer,
-        "catalog": catalog,
+        "role_names": {key: definition.name for key, definition in catalog.items()},
         "grantable": grantable,
         "grantable_keys": {role.key for role in grantable},
-        "manageable": manageable,
-        "only_owner": only_owner,
+        "controls": controls,
         "sole_owner_id": sole_owner,
         "role_url": UrlPattern("tenant.org.members.change_role", "member"),
+        "row_url": UrlPattern("tenant.org.members.row", "member"),
         "remove_url": UrlPattern("tenant.org.members.remove", "member"),
-        "restore_url": UrlPattern("tenant.org.members.restore", "member"),
         "org_url": UrlPattern("tenant.org.dashboard", "org"),
     }
 
@@ -103,33 +112,64 @@ def _row_context(chain: list[members.OrgRef] | None = None) -> dict[str, Any]:
 # --- the list ------------------------------------------------------------------------
 
 
-@bp.get("/members")
-def index():
-    require(Perm.MEMBERS_READ)
-    filters = _filters()
-    chain = members.chain_of(here.org)  # where roles come from, and the breadcrumbs
-    page = members.list_members(
+def _members_page(
+    filters: dict[str, str], chain: list[members.OrgRef], cursor: Cursor | None
+) -> KeysetPage[members.MemberRow]:
+    return members.list_members(
         here.tenant,
         here.org,
         query=filters["query"],
         role=filters["role"] or None,
         sort=filters["sort"],
-        page=request.args.get("page", 1, type=int),
+        cursor=cursor,
         per_page=PER_PAGE,
         chain=chain,
+        count=True,
     )
-    context = _row_context(chain)
+
+
+@bp.get("/members")
+def index():
+    require(Perm.MEMBERS_READ)
+    filters = _filters()
+    chain = members.chain_of(here.org)  # where roles come from, and the breadcrumbs
+    # A page starts after/before a row's key, or at a letter (?from=M, names only); an
+    # old ?page=N link, or a key that is not ours, starts at the beginning.
+    letter = request.args.get("from", "").upper()
+    letter = letter if filters["sort"] == "name" and letter in members.LETTERS else ""
+    cursor = members.SORTS[filters["sort"]].cursor(request.args) or (
+        members.start_at(letter) if letter else None
+    )
+    page = _members_page(filters, chain, cursor)
+    if cursor is not None and not page.items:
+        # Nothing after the key: for a letter, the last names before it; for a token
+        # that points past the end (its row gone meanwhile), the first page.
+        if letter and cursor.direction == "after":
+            page = _members_page(filters, chain, Cursor("before", cursor.key))
+        if not page.items:
+            page = _members_page(filters, chain, None)
+    sole_owner, is_direct = members.only_owner_and_direct(chain, here.user)
+    context = _row_context(sole_owner)
     return render(
         "members/index.html",
         block="results",
         page=page,
+        letter=letter,
+        letters=members.LETTERS,
+        from_url=UrlPattern(
+            "tenant.org.members.index",
+            "from",
+            q=filters["query"] or None,
+            role=filters["role"] or None,
+        ),
         breadcrumbs=chain[:0:-1],  # root first, the org itself left out
         # Nothing to leave while support views as someone, or for the only owner.
-        is_direct_member=here.viewing is None and members.is_direct_member(here.org, here.user),
-        is_only_owner=context["sole_owner_id"] == here.user.id,
+        is_direct_member=here.viewing is None and is_direct,
+        is_only_owner=sole_owner == here.user.id,
         can_transfer=here.viewing is None and can_transfer_ownership(here.access),
         can_invite=here.access.can(Perm.MEMBERS_INVITE),
         undo=None if wants_fragment() else _pop_undo(),
+        catalog=role_catalog(here.tenant.id),
         **filters,
         **context,
     )
@@ -163,26 +203,34 @@ def _member(public_id: str) -> User:
 def _row(
     user: User,
     *,
+    editing: bool = False,
     error: str | None = None,
     notice: str | None = None,
     status: int = 200,
     refresh_access: bool = False,
     asking_owner: bool = False,
 ) -> Response:
-    """The member's row as it is now (after a refusal: the role they really have)."""
+    """The member's row as it is now (after a refusal: the role they really have); with
+    ``editing``, its role form instead, if the viewer may still change that role."""
     if refresh_access and user.id == here.user.id:
         here.access = access(here.user, here.org)  # the viewer just changed their own role
     row = members.member_row(here.tenant, here.org, user)
     if row is None:
         return _empty()
+    context = _row_context(_sole_owner())
+    template = "members/_row.html"
+    if editing and context["controls"](row)[0]:
+        template = "members/_role_row.html"
+    elif editing and error is None:  # a stale page, or a forged request
+        error, status = f"You can't change {user.display_name}'s role here.", 403
     return render(
-        "members/_row.html",
+        template,
         row=row,
         error=error,
         notice=notice,
         asking_owner=asking_owner,
         status=status,
-        **_row_context(),
+        **context,
     )
 
 
@@ -209,13 +257,24 @@ def _asks_for_ownership(user: User, form: ChangeRoleForm) -> bool:
     return row is not None and row.direct_role != Role.OWNER and Role.OWNER in grantable
 
 
+@bp.get("/members/<member>")
+def row(member: str):
+    """The member's row as it is (Cancel on the role form or the ownership question); a
+    browser that opens it is sent to the list."""
+    user = _member(member)
+    if wants_fragment():
+        return _row(user)
+    return redirect(url_for("tenant.org.members.index"), code=303)
+
+
 @bp.route("/members/<member>/role", methods=["GET", "POST"])
 def change_role(member: str):
     user = _member(member)
-    if request.method == "GET":  # the row as it is (Cancel on the ownership question)
+    if request.method == "GET":  # the role form: in the row with htmx, else a page
+        require(Perm.MEMBERS_UPDATE_ROLE)
         if wants_fragment():
-            return _row(user)
-        return redirect(url_for("tenant.org.members.index"), code=303)
+            return _row(user, editing=True)
+        return _role_page(user)
     form = ChangeRoleForm()
     try:
         if not form.validate_on_submit():
@@ -234,13 +293,23 @@ def change_role(member: str):
             )
         members.change_role(here.actor, here.tenant, here.org, user, form.data["role"])
     except ServiceError as error:
-        return refused_in_row(error, partial(_row, user))
+        return refused_in_row(error, partial(_row, user, editing=True))
     db.session.commit()
     role = role_catalog(here.tenant.id)[form.data["role"]].name
     if wants_fragment():
         return _row(user, notice=f"Role changed to {role}.", refresh_access=True)
     flash(f"{user.display_name} is now {role} in {here.org.name}.", "success")
     return redirect(url_for("tenant.org.members.index"), code=303)
+
+
+def _role_page(user: User) -> Response:
+    """Without JavaScript, Change role opens a page of its own with the row's form."""
+    row = members.member_row(here.tenant, here.org, user)
+    assert row is not None  # _member found them
+    context = _row_context(_sole_owner())
+    if not context["controls"](row)[0]:
+        abort(403, f"You can't change {user.display_name}'s role here.")
+    return render("members/role.html", row=row, **context)
 
 
 @bp.route("/members/<member>/remove", methods=["GET", "POST"])

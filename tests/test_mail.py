@@ -541,3 +541,65 @@ def test_an_unreachable_server_fails_the_batch_without_trying_each_email(app, mo
     assert all(
         e.status == "pending" and "ConnectionRefusedError" in e.last_error for e in _outbox(app)
     )
+
+
+# --- one rendering for a bulk invitation's emails --------------------------------------
+
+
+def test_a_bulk_invitations_emails_are_each_their_own(app, tenant, world):
+    from app.actors import Actor
+    from app.credentials import hash_token
+    from app.models import Invitation
+    from app.services import invitations
+
+    addresses = ["o'brien+x@example.com", "ana@example.com", "li@example.com"]
+    with app.test_request_context():
+        invitations.invite(
+            Actor.for_user(world.tenant_owner), tenant, world.engineering,
+            addresses=addresses, role="member", message="Welcome <aboard> & all",
+        )  # fmt: skip
+        db.session.commit()
+        hashes = dict(db.session.execute(sa.select(Invitation.email, Invitation.token_hash)).all())
+    emails = _outbox(app)
+    assert sorted(e.to_address for e in emails) == sorted(addresses)
+    for email in emails:
+        for body in (email.text_body, email.html_body):
+            assert "stand-in" not in body
+            [token] = set(re.findall(r"/invitations/([A-Za-z0-9_-]+)", body))
+            assert hash_token(token) == hashes[email.to_address]  # its own link
+        assert email.text_body.count(email.to_address) == 2
+        assert "Welcome <aboard> & all" in email.text_body
+        assert "Welcome &lt;aboard&gt; &amp; all" in email.html_body
+    [obrien] = [e for e in emails if e.to_address.startswith("o'")]
+    assert obrien.html_body.count("o&#39;brien+x@example.com") == 2
+    assert "o'brien" not in obrien.html_body
+
+
+def test_a_merge_that_would_differ_from_the_template_renders_each_copy_in_full(app, tenant, world):
+    from types import SimpleNamespace
+
+    from app.mail.outbox import EmailMerge
+
+    def invitation(email: str) -> SimpleNamespace:
+        return SimpleNamespace(email=email, message="", expires_at=utcnow())
+
+    with app.test_request_context():
+        merge = EmailMerge(
+            kind="test", subject="Hi", template="invitation", tenant=tenant,
+            org=world.engineering, inviter_name="Olive", role_name="Member",
+            invitation=invitation("stand-in@example.com"), link="https://x.example/stand-in",
+        )  # fmt: skip
+        # Nothing is replaced: merged, the first copy would not match its own rendering.
+        for name in ("ann", "bo"):
+            merge.add(
+                to=f"{name}@example.com", replace={},
+                invitation=invitation(f"{name}@example.com"), link=f"https://x.example/{name}",
+            )  # fmt: skip
+        assert merge.merges is False
+        merge.queue()
+        db.session.commit()
+    ann, bo = _outbox(app)
+    assert "https://x.example/ann" in ann.text_body
+    assert "bo@example.com" in bo.html_body
+    assert "https://x.example/bo" in bo.html_body
+    assert "stand-in" not in ann.text_body + ann.html_body + bo.text_body + bo.html_body

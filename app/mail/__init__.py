@@ -4,7 +4,14 @@ Services call ``queue_email`` (a row in the change's own transaction); the worke
 (``flask --app wsgi mail deliver``) claims, sends, retries and owns its commits.
 """
 
-from app.mail.outbox import cli_origin, development_origin, external_url, one_line, queue_email
+from app.mail.outbox import (
+    EmailMerge,
+    cli_origin,
+    development_origin,
+    external_url,
+    one_line,
+    queue_email,
+)
 from app.mail.worker import (
     BATCH_SIZE,
     CLAIM_SECONDS,
@@ -24,6 +31,7 @@ __all__ = [
     "MAX_ATTEMPTS",
     "DeliveryInterrupted",
     "DeliveryReport",
+    "EmailMerge",
     "Worker",
     "claim_batch",
     "cli_origin",

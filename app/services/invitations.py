@@ -8,6 +8,7 @@ old link dead) or revoked. Its email is queued in the outbox with the invitation
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -199,10 +200,8 @@ def invite(
             to_invite.append(email)
     _check_rate(actor, tenant, len(to_invite))
 
-    for email in to_invite:
-        invitation = _create(
-            actor, tenant, org, email=email, role=role, teams=teams, message=message
-        )
+    made = _create_all(actor, tenant, org, to_invite, role=role, teams=teams, message=message)
+    for email, invitation in zip(to_invite, made, strict=True):
         results.append(InviteResult(valid[email], Outcome.INVITED, invitation=invitation))
     # One flush for the whole batch: 1,000 invitations are a few statements, not 3,000.
     db.session.flush()
@@ -259,37 +258,78 @@ def _recently_invited(tenant: Tenant, emails: list[str]) -> dict[str, int]:
     return dict(rows.all())
 
 
-def _create(actor, tenant, org, *, email, role, teams, message) -> Invitation:
-    token = new_token()
+def _create_all(
+    actor: Actor,
+    tenant: Tenant,
+    org: Organization,
+    emails: list[str],
+    *,
+    role: str,
+    teams: list[Team],
+    message: str,
+) -> list[Invitation]:
+    """An invitation, its email and its audit event per address. The batch shares one
+    expiry, so its emails differ only in the address and the link: the email is rendered
+    once and merged (``mail.EmailMerge``), its rows inserted in one statement."""
     now = utcnow()
-    invitation = Invitation(
-        public_id=new_public_id(PREFIXES["invitation"]),
-        tenant_id=tenant.id,
-        org_id=org.id,
-        email=email,
-        role=role,
-        team_ids=[team.id for team in teams],
-        message=message,
-        inviter_id=actor.user.id if actor.user else None,
-        token_hash=hash_token(token),
-        expires_at=now + timedelta(days=tenant.invitation_days),
-        last_sent_at=now,
+    expires_at = now + timedelta(days=tenant.invitation_days)
+    inviter_name = actor.user.display_name if actor.user else tenant.name
+    role_shown = role_catalog(tenant.id).get(role)
+    # Unguessable, so that no org name or personal message can contain one.
+    address_stand_in = f"address-{secrets.token_hex(8)}@stand-in.invalid"
+    link_stand_in = f"https://stand-in.invalid/{secrets.token_hex(8)}"
+    letters = mail.EmailMerge(
+        kind="invitation",
+        subject=f"{inviter_name} invited you to {org.name} on {tenant.name}",
+        template="invitation",
+        tenant=tenant,
+        org=org,
+        invitation=Invitation(
+            email=address_stand_in, role=role, message=message, expires_at=expires_at
+        ),
+        inviter_name=inviter_name,
+        role_name=role_shown.name if role_shown else role,
+        link=link_stand_in,
     )
-    db.session.add(invitation)
-    _queue_email(tenant, org, invitation, token, inviter=actor.user, flush=False)
-    audit.record(
-        actor, "invitation.created", tenant=tenant, org=org, target=invitation,
-        after={"email": email, "role": role},
-    )  # fmt: skip
-    return invitation
+    team_ids = [team.id for team in teams]
+    made: list[Invitation] = []
+    for email in emails:
+        token = new_token()
+        invitation = Invitation(
+            public_id=new_public_id(PREFIXES["invitation"]),
+            tenant_id=tenant.id,
+            org_id=org.id,
+            email=email,
+            role=role,
+            team_ids=list(team_ids),
+            message=message,
+            inviter_id=actor.user.id if actor.user else None,
+            token_hash=hash_token(token),
+            expires_at=expires_at,
+            last_sent_at=now,
+        )
+        db.session.add(invitation)
+        link = mail.external_url("invitee.show", token=token)
+        letters.add(
+            to=email,
+            replace={address_stand_in: email, link_stand_in: link},
+            invitation=invitation,
+            link=link,
+        )
+        audit.record(
+            actor, "invitation.created", tenant=tenant, org=org, target=invitation,
+            after={"email": email, "role": role},
+        )  # fmt: skip
+        made.append(invitation)
+    letters.queue()
+    return made
 
 
-def _queue_email(tenant, org, invitation, token, *, inviter: User | None, flush=True) -> None:
+def _queue_email(tenant, org, invitation, token, *, inviter: User | None) -> None:
     inviter_name = inviter.display_name if inviter else tenant.name
     role = role_catalog(tenant.id).get(invitation.role)
     mail.queue_email(
         kind="invitation",
-        flush=flush,
         to=invitation.email,
         subject=f"{inviter_name} invited you to {org.name} on {tenant.name}",
         template="invitation",

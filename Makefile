@@ -8,7 +8,7 @@ export PORT
 export FLASK_APP := wsgi
 
 .PHONY: screenshots run test lint format install install-test install-load chromium bench bench-quick \
-	bench-detail bench-compare profile load faults scale-out load-ci vendor clean help
+	bench-detail bench-compare bench-mail profile load faults scale-out load-ci vendor clean help
 
 help:
 	@echo "make run    set up .venv, migrate, seed demo data, serve http://127.0.0.1:$(PORT) (debug)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint   ruff check + format check"
 	@echo "make bench  seed a large tenant and time the main pages (bench/results/pages-*.md)"
 	@echo "make bench-compare  the members page beside bare Flask and Flask-Admin (bench/results/)"
+	@echo "make bench-mail  the mail worker's emails/s, a 1,000-address invite, seeding (bench/results/mail-*.md)"
 	@echo "make profile PAGE=\"members page\"  where one page's time goes (bench/results/profile-*.txt)"
 	@echo "make load   64 users for 2 minutes against gunicorn + PostgreSQL; make faults, make scale-out"
 
@@ -87,6 +88,12 @@ bench-detail: install
 # PostgreSQL: make bench-compare COMPARE_ARGS="--database-url postgresql+psycopg://…/an_empty_db"
 bench-compare: install-load
 	$(BIN)/python bench/compare_members.py $(COMPARE_ARGS)
+
+# The mail worker's emails/s to a local SMTP sink (against one connection per email), a
+# 1,000-address bulk invite and demo seed at 10,000 orgs, into bench/results/mail-<db>.md.
+# PostgreSQL: make bench-mail MAIL_BENCH_ARGS="--database-url postgresql+psycopg://…/an_empty_db"
+bench-mail: install-load
+	$(BIN)/python bench/mail.py $(MAIL_BENCH_ARGS)
 
 # Where one page's time goes (cProfile, sorted tables) into bench/results/profile-<page>.txt:
 # make profile PAGE="members page"   (a page name of bench/pages.py, or a path)

@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("models", ("app.models",)),
+    ("cache", ("app.tenant_cache",)),  # what processes keep of a tenant, under its stamp
     ("rules", ("app.actors", "app.policy")),
     ("mail", ("app.mail",)),
     ("services", ("app.services",)),

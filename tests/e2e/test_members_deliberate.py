@@ -1,7 +1,8 @@
 """Deliberate member actions in a real browser (issue 15: problems 1, 9 and 10).
 
-Keyboard browsing of a Role select sends nothing; a role changes with the row's Save,
-with and without JavaScript, and Owner is asked for again; Remove asks first and can be
+A row's Change role opens its form (in the row with JavaScript, a page of its own
+without); keyboard browsing of its Role select sends nothing; a role changes with Save,
+and Owner is asked for again; Remove asks first and can be
 undone; on a phone the members table is stacked cards that keep every control.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from playwright.sync_api import Dialog, Page, Request, expect
+from playwright.sync_api import Dialog, Locator, Page, Request, expect
 
 from tests.e2e import test_manage_members_and_teams as members_journey
 from tests.e2e.screen import fits
@@ -37,6 +38,11 @@ def _no_axe(_page: Page) -> None:
     """Stands in for assert_accessible where JavaScript is off (axe is a script)."""
 
 
+def _role(row: Locator) -> Locator:
+    """The role a row shows (its badge)."""
+    return row.locator(".badge")
+
+
 def test_keyboard_browsing_saves_nothing_and_changes_are_deliberate(
     page: Page, assert_accessible, add_members
 ):
@@ -49,11 +55,11 @@ def test_keyboard_browsing_saves_nothing_and_changes_are_deliberate(
     add_members(slug, people)
     _open_members(page, org)
     alex_row, blake_row = member_row(page, org, alex), member_row(page, org, blake)
-    role = alex_row.get_by_role("combobox", name="Role")
-    expect(role).to_have_value("member")
+    expect(_role(alex_row)).to_have_text("Member")
+    expect(alex_row.get_by_role("combobox")).to_have_count(0)  # the choices come when asked
     assert_accessible(page)
 
-    # --- ArrowDown / ArrowUp on a focused select: nothing is sent -----------------------
+    # --- Change role opens the row's form; browsing its select sends nothing ------------
     sent: list[str] = []
 
     def record(request: Request) -> None:
@@ -61,32 +67,43 @@ def test_keyboard_browsing_saves_nothing_and_changes_are_deliberate(
             sent.append(f"{request.method} {request.url}")
 
     page.on("request", record)
-    role.focus()
+    with page.expect_response(re.compile(r"/role$")) as answer:
+        alex_row.get_by_role("link", name="Change role").click()
+    assert answer.value.status == 200
+    role = alex_row.get_by_role("combobox", name="Role")
+    expect(role).to_be_focused()  # the form is where the keyboard is
+    expect(role).to_have_value("member")
+    assert_accessible(page)
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowUp")
     page.wait_for_timeout(600)  # longer than any htmx trigger delay
     assert sent == []
+    alex_row.get_by_role("button", name="Cancel").click()  # a link styled as a button
+    expect(role).to_have_count(0)
+    expect(_role(alex_row)).to_have_text("Member")
+    assert sent == []
     page.remove_listener("request", record)
-    page.reload()
-    expect(alex_row.get_by_role("combobox", name="Role")).to_have_value("member")
 
     # --- a deliberate change: choose, then Save ----------------------------------------
+    alex_row.get_by_role("link", name="Change role").click()
     alex_row.get_by_role("combobox", name="Role").select_option(label="Admin")
     with page.expect_response(re.compile(r"/role$")) as answer:
         alex_row.get_by_role("button", name="Save role").click()
     assert answer.value.status == 200
     expect(alex_row.get_by_role("status")).to_have_text("Role changed to Admin.")
-    expect(alex_row.get_by_role("combobox", name="Role")).to_have_value("admin")
+    expect(_role(alex_row)).to_have_text("Admin")
     assert_accessible(page)
 
     # --- Owner is asked for again, in the row ------------------------------------------
+    alex_row.get_by_role("link", name="Change role").click()
     alex_row.get_by_role("combobox", name="Role").select_option(label="Owner")
     alex_row.get_by_role("button", name="Save role").click()
     expect(alex_row).to_contain_text(f"Make {alex} an owner of {org}?")
     assert_accessible(page)
-    alex_row.get_by_role("button", name="Cancel").click()  # a link styled as a button
-    expect(alex_row.get_by_role("combobox", name="Role")).to_have_value("admin")
+    alex_row.get_by_role("button", name="Cancel").click()
+    expect(_role(alex_row)).to_have_text("Admin")
+    alex_row.get_by_role("link", name="Change role").click()
     alex_row.get_by_role("combobox", name="Role").select_option(label="Owner")
     alex_row.get_by_role("button", name="Save role").click()
     make_owner = alex_row.get_by_role("button", name="Make owner")
@@ -94,7 +111,7 @@ def test_keyboard_browsing_saves_nothing_and_changes_are_deliberate(
     with page.expect_response(re.compile(r"/role$")) as answer:
         make_owner.click()
     assert answer.value.status == 200
-    expect(alex_row.get_by_role("combobox", name="Role")).to_have_value("owner")
+    expect(_role(alex_row)).to_have_text("Owner")
 
     # --- remove, then Undo -------------------------------------------------------------
     dialogs: list[str] = []
@@ -117,10 +134,10 @@ def test_keyboard_browsing_saves_nothing_and_changes_are_deliberate(
         undo.click()
     assert answer.value.status == 200
     expect(blake_row.get_by_role("status")).to_have_text("Removal undone.")
-    expect(blake_row.get_by_role("combobox", name="Role")).to_have_value("member")
+    expect(_role(blake_row)).to_have_text("Member")
     page.reload()
-    expect(blake_row.get_by_role("combobox", name="Role")).to_have_value("member")
-    expect(alex_row.get_by_role("combobox", name="Role")).to_have_value("owner")
+    expect(_role(blake_row)).to_have_text("Member")
+    expect(_role(alex_row)).to_have_text("Owner")
 
     # --- at 1280 px the table fits; at 390 px it is cards that keep every control -------
     page.set_viewport_size({"width": 1280, "height": 800})
@@ -131,12 +148,16 @@ def test_keyboard_browsing_saves_nothing_and_changes_are_deliberate(
     page.reload()
     fits(page)
     for row in (alex_row, blake_row):
-        expect(row.get_by_role("combobox", name="Role")).to_be_visible()
-        expect(row.get_by_role("button", name="Save role")).to_be_visible()
+        expect(row.get_by_role("link", name="Change role")).to_be_visible()
         expect(row.get_by_role("button", name="Remove")).to_be_visible()
-    email = blake_row.locator('td[data-label="Email"]')  # each cell under its label
+    email = blake_row.locator("td").first  # each cell under its label
     expect(email).to_be_visible()
     assert email.evaluate("td => getComputedStyle(td).display") == "block"
+    assert email.evaluate("td => getComputedStyle(td, '::before').content") == '"Email: "'
+    blake_row.get_by_role("link", name="Change role").click()
+    expect(blake_row.get_by_role("combobox", name="Role")).to_be_visible()
+    expect(blake_row.get_by_role("button", name="Save role")).to_be_visible()
+    fits(page)
     assert_accessible(page)
 
 
@@ -156,20 +177,29 @@ def test_without_javascript_roles_and_removal_go_through_pages(new_context, add_
     _open_members(page, org)
     casey_row, drew_row = member_row(page, org, casey), member_row(page, org, drew)
 
-    # --- a role change is a form post with its own button ------------------------------
-    casey_row.get_by_role("combobox", name="Role").select_option(label="Admin")
-    casey_row.get_by_role("button", name="Save role").click()
+    # --- Change role is a page with the form; Save posts it ----------------------------
+    casey_row.get_by_role("link", name="Change role").click()
+    expect(page.get_by_role("heading", level=1, name=f"Change {casey}’s role")).to_be_visible()
+    page.get_by_label("Role", exact=True).select_option(label="Admin")
+    page.get_by_role("button", name="Save role").click()
     expect(page.get_by_role("status").filter(has_text=f"{casey} is now Admin")).to_be_visible()
-    expect(casey_row.get_by_role("combobox", name="Role")).to_have_value("admin")
+    expect(_role(casey_row)).to_have_text("Admin")
 
     # --- Owner: a confirmation page first ----------------------------------------------
-    casey_row.get_by_role("combobox", name="Role").select_option(label="Owner")
-    casey_row.get_by_role("button", name="Save role").click()
+    casey_row.get_by_role("link", name="Change role").click()
+    page.get_by_label("Role", exact=True).select_option(label="Owner")
+    page.get_by_role("button", name="Save role").click()
     expect(page.get_by_role("heading", level=1, name=f"Make {casey} an owner?")).to_be_visible()
     expect(page.get_by_text(f"Owners can do everything in {org}")).to_be_visible()
     page.get_by_role("button", name="Make owner").click()
     expect(page.get_by_role("heading", level=1, name="Members")).to_be_visible()
-    expect(casey_row.get_by_role("combobox", name="Role")).to_have_value("owner")
+    expect(_role(casey_row)).to_have_text("Owner")
+
+    # --- Cancel on the role page changes nothing ---------------------------------------
+    drew_row.get_by_role("link", name="Change role").click()
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("heading", level=1, name="Members")).to_be_visible()
+    expect(_role(drew_row)).to_have_text("Member")
 
     # --- Remove: a confirmation page, then the list with an Undo ----------------------
     drew_row.get_by_role("button", name="Remove").click()
@@ -181,5 +211,5 @@ def test_without_javascript_roles_and_removal_go_through_pages(new_context, add_
     expect(drew_row).to_have_count(0)
     page.get_by_role("button", name="Undo").click()
     expect(page.get_by_role("status").filter(has_text=f"{drew} is back in {org}")).to_be_visible()
-    expect(drew_row.get_by_role("combobox", name="Role")).to_have_value("member")
+    expect(_role(drew_row)).to_have_text("Member")
     context.close()

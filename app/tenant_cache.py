@@ -4,7 +4,8 @@ Every tenant row carries a ``cache_stamp``: a random token that each change to w
 cached here replaces, in the same transaction as the change (``_stamp_changes`` below
 sees every flush: the tenant's own columns — settings, suspension, name — its custom
 roles). A request reads the stamp with the tenant lookup it makes
-anyway, and uses what this process holds only under that very stamp. So a change
+anyway (app/web/scope.py: ``first_read``), and uses what this process holds only under
+that very stamp. So a change
 committed by any instance is seen by the next request on every instance: the database is
 the shared invalidation signal, at no extra round trip and with no window of staleness.
 Random stamps (not counters) cannot repeat after a rollback or a recreated database.
@@ -26,7 +27,7 @@ import sqlalchemy.orm as so
 from flask import current_app, g, has_app_context
 
 from app.extensions import db
-from app.models import CustomRole, Tenant, User
+from app.models import CustomRole, Tenant
 from app.models.tenant import new_cache_stamp
 
 _CACHED_WITH_TENANT = (CustomRole,)  # rows whose change changes the tenant's cache
@@ -81,30 +82,6 @@ def _verified() -> dict[int, CachedTenant]:
     if "verified_tenants" not in g:
         g.verified_tenants = {}
     return g.verified_tenants
-
-
-# Built once (every tenant page runs one): building a statement costs more than its SQL.
-_TENANT_STAMP = sa.select(Tenant.id, Tenant.cache_stamp).where(
-    Tenant.slug == sa.bindparam("slug"), Tenant.deleted_at.is_(None)
-)
-_TENANT_STAMP_AND_USER = _TENANT_STAMP.add_columns(User).outerjoin(
-    User, sa.and_(User.tenant_id == Tenant.id, User.public_id == sa.bindparam("user"))
-)
-
-
-def tenant_and_user(slug: str, user_public_id: str | None = None) -> tuple[Tenant, User | None]:
-    """The live tenant at ``slug`` and, if given, its user with that public id: one query
-    when the tenant is cached (its stamp comes along), two when it is not. (None, None)
-    when there is no such tenant."""
-    if user_public_id is None:
-        row = db.session.execute(_TENANT_STAMP, {"slug": slug}).first()
-    else:
-        params = {"slug": slug, "user": user_public_id}
-        row = db.session.execute(_TENANT_STAMP_AND_USER, params).first()
-    if row is None:
-        return None, None  # type: ignore[return-value]
-    user = row[2] if user_public_id is not None else None
-    return attached_tenant(row.id, row.cache_stamp), user
 
 
 def attached_tenant(tenant_id: int, stamp: str) -> Tenant:

@@ -517,10 +517,15 @@ def switch_org(user: User, org: Organization) -> Organization:
 
 
 def remembered_org(user: User) -> Organization | None:
+    """The org ``user`` last switched to, if they may still see it (as ``accessible_org``)."""
     if user.last_org_id is None:
         return None
-    org = db.session.get(Organization, user.last_org_id)
-    return accessible_org(user, org.public_id) if org is not None else None
+    stmt = sa.select(Organization).where(
+        Organization.id == user.last_org_id,
+        Organization.tenant_id == user.tenant_id,
+        Organization.deleted_at.is_(None),
+    )
+    return db.session.scalar(stmt.where(_openable_by(user)))
 
 
 # --- changing --------------------------------------------------------------------------

@@ -12,11 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
+import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import g, session
 from werkzeug.local import LocalProxy
 
+from app import tenant_cache
 from app.actors import Actor
-from app.models import Organization, Tenant, User
+from app.extensions import db
+from app.models import Membership, Organization, OrgClosure, Tenant, TenantRole, User
 from app.policy import (
     NO_ACCESS,
     READ_TENANT_PERMISSIONS,
@@ -54,6 +58,65 @@ class Scope:
         return Actor.for_user(self.user)
 
 
+# --- the request's first query -------------------------------------------------------
+
+_REMEMBERED = so.aliased(Organization, name="remembered")
+# Built once (every tenant page runs one): building a statement costs more than its SQL.
+_TENANT = sa.select(Tenant.id, Tenant.cache_stamp).where(
+    Tenant.slug == sa.bindparam("slug"), Tenant.deleted_at.is_(None)
+)
+_WITH_USER = _TENANT.add_columns(User).outerjoin(
+    User, sa.and_(User.tenant_id == Tenant.id, User.public_id == sa.bindparam("user"))
+)
+# The switcher's remembered org, if it is live in this tenant and the user may still open
+# it (as orgs.accessible_org says: a tenant owner or admin, or a membership at or above).
+_WITH_REMEMBERED = _WITH_USER.add_columns(
+    _REMEMBERED,
+    sa.or_(
+        User.tenant_role.in_([TenantRole.OWNER, TenantRole.ADMIN]),
+        sa.select(OrgClosure.ancestor_id)
+        .join(Membership, Membership.org_id == OrgClosure.ancestor_id)
+        .where(OrgClosure.descendant_id == _REMEMBERED.id, Membership.user_id == User.id)
+        .exists(),
+    ).label("remembered_openable"),
+).outerjoin(
+    _REMEMBERED,
+    sa.and_(
+        _REMEMBERED.tenant_id == Tenant.id,
+        _REMEMBERED.public_id == sa.bindparam("org"),
+        _REMEMBERED.deleted_at.is_(None),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class FirstRead:
+    tenant: Tenant
+    user: User | None  # the user the session names, if that is one of this tenant's
+
+
+def first_read(slug: str, user_id: str | None, org_id: str | None) -> FirstRead | None:
+    """The live tenant at ``slug`` (from this process's cache under its current stamp),
+    the user with public id ``user_id`` and the remembered org ``org_id``: one query when
+    the tenant is cached, two when it is not. None when there is no such tenant. Nothing
+    here is trusted yet: Flask-Login checks the user, ``CurrentOrg`` the org's user."""
+    if user_id is None:
+        row = db.session.execute(_TENANT, {"slug": slug}).first()
+    elif org_id is None:
+        row = db.session.execute(_WITH_USER, {"slug": slug, "user": user_id}).first()
+    else:
+        params = {"slug": slug, "user": user_id, "org": org_id}
+        row = db.session.execute(_WITH_REMEMBERED, params).first()
+    if row is None:
+        return None
+    tenant = tenant_cache.attached_tenant(row.id, row.cache_stamp)
+    user = row[2] if user_id is not None else None
+    if org_id is not None and user is not None:
+        # For CurrentOrg: this user's remembered org, None if they may not open it.
+        g.remembered_org_checked = (user.id, org_id, row[3] if row[4] else None)
+    return FirstRead(tenant, user)
+
+
 def current_scope() -> Scope | None:
     return g.get("scope")
 
@@ -73,6 +136,11 @@ class CurrentOrg:
             scope = current_scope()
             g.current_org = self._load(scope) if scope and scope.user else None
         return g.current_org
+
+    def remembered_id(self) -> str | None:
+        """The org the session remembers, unchecked."""
+        public_id = session.get(self._KEY)
+        return public_id if isinstance(public_id, str) and public_id else None
 
     def remember(self, org: Organization) -> None:
         session[self._KEY] = org.public_id
@@ -95,7 +163,11 @@ class CurrentOrg:
             and scope.access.can(Perm.ORG_READ)
         ):
             return scope.org  # the page's own org, already loaded and checked
-        org = orgs.accessible_org(scope.user, public_id)
+        checked = g.get("remembered_org_checked")
+        if checked is not None and checked[:2] == (scope.user.id, public_id):
+            org = checked[2]  # read with the tenant, this request
+        else:
+            org = orgs.accessible_org(scope.user, public_id)
         if org is None:
             self.forget()
         return org

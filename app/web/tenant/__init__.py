@@ -17,11 +17,10 @@ from app.extensions import db, htmx
 from app.policy import Perm
 from app.services import email_verification
 from app.services.view_as import VIEW_AS_MINUTES
-from app.tenant_cache import tenant_and_user
 from app.web import view_as
 from app.web.identity import prefetch_user, user_id_in_session, visitor_in
 from app.web.rendering import endpoint_expects, htmx_redirect, render, wants_fragment, wants_json
-from app.web.scope import Scope, current_org
+from app.web.scope import Scope, current_org, first_read
 
 bp = Blueprint("tenant", __name__, url_prefix="/t/<tenant>")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,12 +54,14 @@ def add_tenant_slug(endpoint: str, values: dict[str, Any]) -> None:
 
 @bp.before_request
 def load_tenant_and_check_visitor():
-    # The tenant (from this process's cache, under its current stamp) and the user the
-    # session names, in one query; Flask-Login then checks that user as always.
-    tenant, user = tenant_and_user(g.tenant_slug, user_id_in_session())
-    if tenant is None:
+    # The tenant (from this process's cache, under its current stamp), the user the
+    # session names and the switcher's org, in one query; Flask-Login then checks that
+    # user as always.
+    read = first_read(g.tenant_slug, user_id_in_session(), current_org.remembered_id())
+    if read is None:
         raise NotFound("No such tenant.")
-    prefetch_user(user)
+    prefetch_user(read.user)
+    tenant = read.tenant
     g.scope = scope = Scope(tenant)
     if tenant.is_suspended:
         if wants_json():

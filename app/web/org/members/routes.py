@@ -84,6 +84,14 @@ def _row_context(sole_owner: int | None) -> dict[str, Any]:
     may_change = viewer.can(Perm.MEMBERS_UPDATE_ROLE) and bool(grantable)
     may_remove = viewer.can(Perm.MEMBERS_REMOVE)
     reach: dict[str | None, bool] = {}
+    dashboard = UrlPattern("tenant.org.dashboard", "org")
+    org_urls: dict[str, str] = {}
+
+    def org_url(slug: str) -> str:
+        """The dashboard of the org a role comes from: a handful of ancestors, 50 rows."""
+        if slug not in org_urls:
+            org_urls[slug] = dashboard(slug)
+        return org_urls[slug]
 
     def controls(row: members.MemberRow) -> tuple[bool, bool]:
         """Whether the row offers (Change role, Remove): a direct role within the viewer's
@@ -105,7 +113,7 @@ def _row_context(sole_owner: int | None) -> dict[str, Any]:
         "role_url": UrlPattern("tenant.org.members.change_role", "member"),
         "row_url": UrlPattern("tenant.org.members.row", "member"),
         "remove_url": UrlPattern("tenant.org.members.remove", "member"),
-        "org_url": UrlPattern("tenant.org.dashboard", "org"),
+        "org_url": org_url,
     }
 
 

@@ -132,7 +132,7 @@ def test_with_the_database_down_pages_say_503_not_500(
 
     key = create_api_key(tenant)
     auth.login(owner)
-    monkeypatch.setattr("app.web.tenant.get_tenant", _database_gone)
+    monkeypatch.setattr("app.web.tenant.first_read", _database_gone)
     monkeypatch.setattr(login_manager, "_user_callback", _database_gone)
     monkeypatch.setattr("app.services.api_keys.authenticate", _database_gone)
     page = client.get("/t/acme/orgs/")

@@ -14,7 +14,7 @@ import uuid
 from playwright.sync_api import Dialog, Locator, Page, Request, expect
 
 from tests.e2e import test_manage_members_and_teams as members_journey
-from tests.e2e.screen import fits
+from tests.e2e.screen import SIZES, fits
 from tests.e2e.test_manage_members_and_teams import create_top_level_org, member_row, sign_in
 
 # ``add_members(org_slug, [(email, name, role), ...])``: the other members journey's fixture.
@@ -213,3 +213,51 @@ def test_without_javascript_roles_and_removal_go_through_pages(new_context, add_
     expect(page.get_by_role("status").filter(has_text=f"{drew} is back in {org}")).to_be_visible()
     expect(_role(drew_row)).to_have_text("Member")
     context.close()
+
+
+def test_a_long_list_pages_by_key_and_jumps_by_letter_on_a_phone(
+    page: Page, assert_accessible, add_members
+):
+    """61 members: a count, Next/Previous, and A to Z links that wrap on a phone and
+    start the list at their letter; all links, so the keyboard reaches them."""
+    suffix = uuid.uuid4().hex[:6]
+    org = f"Globex {suffix}"
+    surnames = ("Adams", "Mills", "Nash", "Young")
+    people = [
+        (f"p{n:02d}.{suffix}@initech.example", f"{surnames[n % 4]} {n:02d}", "member")
+        for n in range(60)
+    ]
+    sign_in(page, assert_accessible)
+    slug = create_top_level_org(page, org, assert_accessible)
+    add_members(slug, people)
+    page.set_viewport_size(SIZES["phone"])
+    page.goto(f"/t/acme/orgs/{slug}/members")
+    table = page.get_by_role("table", name=f"Members of {org}")
+    expect(page.get_by_text("61 members", exact=True)).to_be_visible()
+    expect(table.get_by_role("rowheader")).to_have_count(50)
+    letters = page.get_by_role("navigation", name="Names starting with")
+    expect(letters.get_by_role("link")).to_have_count(26)
+    z = letters.get_by_role("link", name="Z", exact=True).bounding_box()
+    assert z is not None
+    assert z["x"] + z["width"] <= SIZES["phone"]["width"]  # the letters wrap
+    fits(page)
+    assert_accessible(page)
+
+    # --- the keyboard reaches a letter, Enter starts the list there -------------------
+    letters.get_by_role("link", name="M", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(table.get_by_role("rowheader").first).to_have_text("Mills 01")
+    expect(letters.get_by_role("link", name="M", exact=True)).to_have_attribute(
+        "aria-current", "true"
+    )
+    fits(page)
+
+    # --- Previous and Next walk the pages by key ---------------------------------------
+    page.get_by_role("link", name="← Previous").click()
+    expect(table.get_by_role("rowheader").last).to_have_text("Adams 56")
+    page.goto(f"/t/acme/orgs/{slug}/members")  # the first page again
+    page.get_by_role("link", name="Next →").click()
+    expect(table.get_by_role("rowheader")).to_have_count(11)
+    expect(table.get_by_role("rowheader").last).to_have_text("Young 59")
+    fits(page)
+    assert_accessible(page)

@@ -377,3 +377,43 @@ def test_a_team_pages_its_people_by_name(app, client, auth, tenant, world, creat
     assert sorted(shown) == sorted(emails)
     assert "71 people" in client.get(url).get_data(as_text=True)
     assert names(client.get(f"{url}?after=nonsense").get_data(as_text=True)) == pages[0]
+
+
+# --- the same queries on every page --------------------------------------------------
+
+
+def _count(client, count_queries, url: str) -> int:
+    client.get(url)  # warm: the first request fills the process's tenant cache
+    with count_queries() as counter:
+        assert client.get(url).status_code == 200
+    return counter.count
+
+
+def test_a_deep_page_makes_the_queries_the_first_does(
+    app, client, auth, tenant, world, create_org, count_queries
+):
+    _invitations(app, tenant, world.engineering, 80)
+    _events(app, tenant, world.engineering, 130, action="member.")
+    for i in range(105):
+        create_org(tenant, f"Unit {i:03}", parent=world.platform)
+    auth.login(world.tenant_owner)
+    platform = f"/t/acme/orgs/{world.platform.slug}"
+    lists = {
+        "invitations": f"{BASE}/invitations",
+        "expired invitations": f"{BASE}/invitations?status=expired",
+        "org log": f"{BASE}/audit",
+        "filtered org log": f"{BASE}/audit?action=member.&since=2025-03-01",
+        "tenant log": "/t/acme/audit",
+        "sub-organizations": f"{platform}/",
+        "tree level": f"{platform}/children?level=4",
+    }
+    counts = {}
+    for name, url in lists.items():
+        first_html = client.get(url).get_data(as_text=True)
+        deep = _next(first_html) or _more(first_html)["hx-get"]
+        counts[name] = (_count(client, count_queries, url), _count(client, count_queries, deep))
+    # No more on a deep page (fewer where its rows name nothing to look up: the tenant
+    # log's seeded events here, unlike the orgs' creations on its first page).
+    assert all(deep <= first for first, deep in counts.values()), str(counts)
+    same = [name for name, (first, deep) in counts.items() if first == deep]
+    assert set(counts) - set(same) <= {"tenant log"}, str(counts)

@@ -443,6 +443,7 @@ def test_a_log_page_makes_the_same_queries_for_5_and_50_entries(
     auth.login(world.tenant_owner)
 
     def queries() -> tuple[int, str]:
+        client.get(path)  # counted warm: the first request may fill the tenant cache
         with count_queries() as counter:
             response = client.get(path)
         assert response.status_code == 200

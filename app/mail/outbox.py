@@ -80,9 +80,10 @@ class EmailMerge:
     address, a link): the templates are rendered once, with a stand-in string for each such
     value, and each copy replaces the stand-ins (HTML-escaped in the HTML body).
 
-    The first copy is also rendered in full and compared: a template that does more with a
-    value than print it (a filter, a slice) is noticed there, and then every copy is
-    rendered in full. ``queue`` adds the rows in one statement (no commit).
+    So a template may only print such a value. The first copy is also rendered in full and
+    compared, which catches a template that does more with it (a filter, a slice; not a
+    condition only some values meet): then every copy is rendered in full. ``queue`` adds
+    the rows in one statement (no commit).
     """
 
     def __init__(

@@ -22,6 +22,7 @@ from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.ids import PREFIXES, new_public_id
 from app.models import (
+    AuditEvent,
     Invitation,
     InvitationStatus,
     Membership,
@@ -271,6 +272,8 @@ def _create_all(
     """An invitation, its email and its audit event per address. The batch shares one
     expiry, so its emails differ only in the address and the link: the email is rendered
     once and merged (``mail.EmailMerge``), its rows inserted in one statement."""
+    if not emails:
+        return []
     now = utcnow()
     expires_at = now + timedelta(days=tenant.invitation_days)
     inviter_name = actor.user.display_name if actor.user else tenant.name
@@ -293,6 +296,7 @@ def _create_all(
     )
     team_ids = [team.id for team in teams]
     made: list[Invitation] = []
+    events: list[AuditEvent] = []
     for email in emails:
         token = new_token()
         invitation = Invitation(
@@ -316,12 +320,20 @@ def _create_all(
             invitation=invitation,
             link=link,
         )
-        audit.record(
-            actor, "invitation.created", tenant=tenant, org=org, target=invitation,
-            after={"email": email, "role": role},
-        )  # fmt: skip
+        events.append(
+            audit.event(
+                actor,
+                "invitation.created",
+                tenant=tenant,
+                org=org,
+                target=invitation,
+                after={"email": email, "role": role},
+            )
+        )
         made.append(invitation)
     letters.queue()
+    # Their ids aren't needed: inserted together without reading each one back.
+    db.session.bulk_save_objects(events)
     return made
 
 

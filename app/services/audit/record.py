@@ -87,6 +87,42 @@ def _target(target: Any, label: str | None) -> tuple[str | None, str | None, str
     return target_type, None if target_id is None else str(target_id), label
 
 
+def event(
+    actor: Actor,
+    action: str,
+    *,
+    target: Any = None,
+    tenant: Tenant | None = None,
+    org: Organization | None = None,
+    label: str | None = None,
+    changes: Changes | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """One event, not yet in the session (``record`` adds it; many at once can be
+    inserted together). The arguments are ``record``'s."""
+    if changes is not None:
+        if before is not None or after is not None:
+            raise TypeError("Pass changes= or before=/after=, not both.")
+        before, after = changes.before, changes.after
+    target_type, target_id, target_label = _target(target, label)
+    return AuditEvent(
+        tenant_id=tenant.id if tenant is not None else None,
+        org_id=org.id if org is not None else None,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_label=clean_label(actor.label),
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        target_label=clean_label(target_label),
+        before=_scrub(before),
+        after=_scrub(after),
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+    )
+
+
 def record(
     actor: Actor,
     action: str,
@@ -102,25 +138,9 @@ def record(
     """One event: ``actor`` did ``action`` to ``target`` (a model row, see ``TARGETS``),
     in ``tenant`` and ``org``. An update passes ``changes=before_after(old, new)``; a
     creation or a single change passes plain ``after=`` (and ``before=``) snapshots."""
-    if changes is not None:
-        if before is not None or after is not None:
-            raise TypeError("Pass changes= or before=/after=, not both.")
-        before, after = changes.before, changes.after
-    target_type, target_id, target_label = _target(target, label)
-    event = AuditEvent(
-        tenant_id=tenant.id if tenant is not None else None,
-        org_id=org.id if org is not None else None,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        actor_label=clean_label(actor.label),
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        target_label=clean_label(target_label),
-        before=_scrub(before),
-        after=_scrub(after),
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-    )
-    db.session.add(event)
-    return event
+    made = event(
+        actor, action, target=target, tenant=tenant, org=org, label=label, changes=changes,
+        before=before, after=after,
+    )  # fmt: skip
+    db.session.add(made)
+    return made

@@ -325,8 +325,21 @@ def _few_members(tree_ids: list[int], role: str | None = None) -> list[int] | No
     few = FEW_MEMBERS
     if role is not None:
         holders, few = holders.where(Membership.role == role), FEW_HOLDERS
-    user_ids = list(db.session.scalars(holders.limit(few + 1)))
-    return sorted(set(user_ids)) if len(user_ids) <= few else None
+    found = holders.limit(few + 1).subquery()
+    # The ids as one value of one row: building a thousand result rows costs more than
+    # the query itself.
+    if db.engine.dialect.name == "postgresql":
+        joined: sa.ColumnElement = sa.func.array_agg(found.c.user_id)
+    else:
+        joined = sa.func.group_concat(found.c.user_id)
+    count, user_ids = db.session.execute(
+        sa.select(sa.func.count(), joined).select_from(found)
+    ).one()
+    if count > few:
+        return None
+    if isinstance(user_ids, str):
+        user_ids = [int(user_id) for user_id in user_ids.split(",")]
+    return sorted(set(user_ids or ()))
 
 
 def member_rows(

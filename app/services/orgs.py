@@ -908,4 +908,3 @@ def org_choices_for_move(tenant: Tenant, org: Organization, user: User) -> list[
         choices.append(ParentChoice(row.public_id, row.name, depth))
         stack.extend((child, depth + 1) for child in reversed(children.get(row.id, [])))
     return choices
-

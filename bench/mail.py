@@ -375,7 +375,7 @@ def run(database_url: str, args: argparse.Namespace) -> str:
         (
             "for comparison: one SMTP connection per email",
             f"{single.per_second:,.0f} emails/s ({single.emails:,} in {single.seconds:.1f} s)",
-            "(the worker before)",
+            "(how the worker connected before)",
         ),
         (
             "for scale: smtplib alone, one connection, no database",

@@ -154,20 +154,21 @@ class TreeNode:
         return self.viewer_role is not None
 
 
-def _openable_by(user: User) -> sa.ColumnElement[bool]:
-    """Organization rows ``user`` may open: every live one of the tenant for a tenant
-    owner or admin, else those at or below one of their memberships."""
+def _openable_by(user: User, org: type[Organization] = Organization) -> sa.ColumnElement[bool]:
+    """Organization rows (``org``: the entity or an alias of it) ``user`` may open: every
+    live one of the tenant for a tenant owner or admin, else those at or below one of
+    their memberships."""
     if user.is_tenant_admin:
         return sa.true()
     return (
         sa.select(OrgClosure.ancestor_id)
         .join(Membership, Membership.org_id == OrgClosure.ancestor_id)
-        .where(OrgClosure.descendant_id == Organization.id, Membership.user_id == user.id)
+        .where(OrgClosure.descendant_id == org.id, Membership.user_id == user.id)
         .exists()
     )
 
 
-def _visible_to(viewer: User) -> sa.ColumnElement[bool]:
+def _visible_to(viewer: User, org: type[Organization] = Organization) -> sa.ColumnElement[bool]:
     """The orgs of the tree ``viewer`` sees: all for a tenant owner or admin; for anyone
     else those they may open (at or below a membership) and the ancestors leading there,
     shown without a link."""
@@ -175,7 +176,7 @@ def _visible_to(viewer: User) -> sa.ColumnElement[bool]:
         return sa.true()
     mine = sa.select(Membership.org_id).where(Membership.user_id == viewer.id)
     above = sa.select(OrgClosure.ancestor_id).where(OrgClosure.descendant_id.in_(mine))
-    return sa.or_(_openable_by(viewer), Organization.id.in_(above))
+    return sa.or_(_openable_by(viewer, org), org.id.in_(above))
 
 
 def is_visible_to(org: Organization, viewer: User) -> bool:
@@ -203,15 +204,15 @@ def children(
 ) -> KeysetPage[TreeNode]:
     """A page of one level of the tree as ``viewer`` sees it (``_visible_to``), by name
     and by key (``cursor``: "show more" costs the same however far down the level),
-    with counts and the viewer's role; 4 queries (5 when ``counted``: the level's size)."""
+    with counts (in the same query) and the viewer's role; 2 queries (3 when
+    ``counted``: the level's size)."""
     level = Organization.parent_id == parent.id if parent else Organization.parent_id.is_(None)
     page = keyset_page(
-        _live(tenant).where(level, _visible_to(viewer)),
+        _live(tenant).add_columns(*_counts(viewer)).where(level, _visible_to(viewer)),
         LEVEL_ORDER,
         cursor=cursor,
         per_page=CHILDREN_PAGE,
-        key_of=lambda org: (org.name, org.id),
-        rows=lambda stmt: list(db.session.scalars(stmt)),
+        key_of=lambda row: (row[0].name, row[0].id),
     )
     total = None
     if counted:
@@ -221,7 +222,42 @@ def children(
             .where(Organization.tenant_id == tenant.id, Organization.deleted_at.is_(None))
             .where(level, _visible_to(viewer))
         )
-    return replace(page, items=_nodes(page.items, viewer), total=total)
+    rows = page.items
+    roles = roles_in_orgs(viewer, [org.id for org, *_ in rows])
+    tenant_role = Role.OWNER if viewer.is_tenant_admin else None
+    nodes = [
+        TreeNode(
+            org=org,
+            child_count=child_count,
+            member_count=member_count,
+            viewer_role=roles.get(org.id) or tenant_role,
+        )
+        for org, child_count, member_count in rows
+    ]
+    return replace(page, items=nodes, total=total)
+
+
+def _counts(viewer: User) -> tuple[sa.Label[int], sa.Label[int]]:
+    """Each listed org's children (that ``viewer`` sees) and direct members, as columns
+    of the query that lists them."""
+    child = so.aliased(Organization, name="child")
+    children_seen = (
+        sa.select(sa.func.count())
+        .where(
+            child.parent_id == Organization.id,
+            child.deleted_at.is_(None),
+            _visible_to(viewer, child),
+        )
+        .correlate(Organization)
+        .scalar_subquery()
+    )
+    members = (
+        sa.select(sa.func.count())
+        .where(Membership.org_id == Organization.id)
+        .correlate(Organization)
+        .scalar_subquery()
+    )
+    return children_seen.label("child_count"), members.label("member_count")
 
 
 def _nodes(orgs: list[Organization], viewer: User, *, with_paths: bool = False) -> list[TreeNode]:

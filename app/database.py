@@ -26,6 +26,12 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
+        # Write-ahead log: readers and the one writer don't block each other, and with
+        # synchronous=NORMAL a commit needs no fsync of its own (a power cut may undo the
+        # last commits, never corrupt the file; a crashed process loses nothing). One
+        # outcome committed per email would otherwise cost the mail worker 10-30 ms each.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

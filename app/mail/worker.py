@@ -60,8 +60,8 @@ def claim_batch(limit: int = BATCH_SIZE) -> list[OutboxEmail]:
     """Claim due emails for this worker and commit the claim.
 
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets workers take disjoint rows without
-    waiting. SQLite has no row locks: each row is claimed by a conditional UPDATE that
-    only one worker can win.
+    waiting. SQLite has no row locks, but one writer at a time: the claim's transaction
+    holds the write lock from its BEGIN.
     """
     now = utcnow()
     claim = {
@@ -92,14 +92,22 @@ def claim_batch(limit: int = BATCH_SIZE) -> list[OutboxEmail]:
                 .limit(limit)
             )
         )
-        ids = [
-            email_id
-            for email_id in candidates
-            if db.session.execute(
-                sa.update(OutboxEmail).where(OutboxEmail.id == email_id, _due(now)).values(**claim)
-            ).rowcount
-            == 1
-        ]
+        # The worker's transaction began IMMEDIATE (app/database.py): it holds SQLite's
+        # write lock, so no other worker can claim these between the SELECT and here; the
+        # condition stays as a guard. One statement, not one per row.
+        ids = (
+            list(
+                db.session.scalars(
+                    sa.update(OutboxEmail)
+                    .where(OutboxEmail.id.in_(candidates), _due(now))
+                    .values(**claim)
+                    .returning(OutboxEmail.id)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+            if candidates
+            else []
+        )
     db.session.commit()
     if not ids:
         return []

@@ -64,7 +64,13 @@ def test_every_console_page_fits_and_reads(new_context, assert_accessible, viewp
     assert_accessible(page)
     page.goto(f"{tenant}/users")
     expect(page.get_by_role("heading", level=1, name=f"Users of {TENANT}")).to_be_visible()
-    expect(page.get_by_role("cell", name="owner@acme.example")).to_be_visible()
+    # 50 a page by name: other journeys add people to Acme, so the owner may be further on.
+    owner = page.get_by_role("cell", name="owner@acme.example")
+    for _ in range(20):
+        if owner.count():
+            break
+        page.goto(page.locator("a[rel=next]").get_attribute("href"))
+    expect(owner).to_be_visible()
     fits(page)
     assert_accessible(page)
 

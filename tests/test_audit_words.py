@@ -505,3 +505,25 @@ def test_renames_moves_and_keys_read_naturally(app, world):
             )
             == "API key “CI” (made by erin@acme.example) revoked the API key Deploy"
         )  # fmt: skip
+
+
+def test_names_are_only_ever_looked_up_in_the_events_own_tenant(
+    app, world, create_tenant, create_user, create_org
+):
+    """Users and orgs are found by their (globally unique) public ids without a tenant
+    filter in SQL, so the index serves it: another tenant's never reach the words."""
+    other = create_tenant("Globex", slug="globex")
+    stranger = create_user(other, "gina@globex.example", name="Gina Globex")
+    research = create_org(other, "Research")
+    event = AuditEvent(
+        tenant_id=world.tenant.id, org_id=research.id, actor_type="user",
+        actor_id=stranger.public_id, actor_label="someone", action="member.role_changed",
+        target_type="user", target_id=world.member.public_id, target_label="x",
+        before={"org": research.public_id}, after={},
+    )  # fmt: skip
+    with app.app_context():
+        names = words.load_names([event])
+    assert stranger.public_id not in names.users
+    assert research.id not in names.orgs
+    assert research.public_id not in names.orgs_by_public_id
+    assert names.users[world.member.public_id].name == "Milo Member"

@@ -222,19 +222,7 @@ def children(
             .where(Organization.tenant_id == tenant.id, Organization.deleted_at.is_(None))
             .where(level, _visible_to(viewer))
         )
-    rows = page.items
-    roles = roles_in_orgs(viewer, [org.id for org, *_ in rows])
-    tenant_role = Role.OWNER if viewer.is_tenant_admin else None
-    nodes = [
-        TreeNode(
-            org=org,
-            child_count=child_count,
-            member_count=member_count,
-            viewer_role=roles.get(org.id) or tenant_role,
-        )
-        for org, child_count, member_count in rows
-    ]
-    return replace(page, items=nodes, total=total)
+    return replace(page, items=_nodes(page.items, viewer), total=total)
 
 
 def _counts(viewer: User) -> tuple[sa.Label[int], sa.Label[int]]:
@@ -260,38 +248,25 @@ def _counts(viewer: User) -> tuple[sa.Label[int], sa.Label[int]]:
     return children_seen.label("child_count"), members.label("member_count")
 
 
-def _nodes(orgs: list[Organization], viewer: User, *, with_paths: bool = False) -> list[TreeNode]:
-    ids = [org.id for org in orgs]
-    child_counts = _child_counts(ids, viewer)
-    member_counts = member_counts_for(ids)
+def _nodes(
+    rows: list[tuple[Organization, int, int]], viewer: User, *, with_paths: bool = False
+) -> list[TreeNode]:
+    """Tree nodes from rows of (org, child count, member count) (``_counts``), with the
+    viewer's role in each (one query) and, ``with_paths``, each one's path (one more)."""
+    ids = [org.id for org, *_counts in rows]
     roles = roles_in_orgs(viewer, ids)
     paths = ancestors_of_many(ids) if with_paths else {}
     tenant_role = Role.OWNER if viewer.is_tenant_admin else None
     return [
         TreeNode(
             org=org,
-            child_count=child_counts.get(org.id, 0),
-            member_count=member_counts.get(org.id, 0),
+            child_count=child_count,
+            member_count=member_count,
             viewer_role=roles.get(org.id) or tenant_role,
             path=paths.get(org.id, []),
         )
-        for org in orgs
+        for org, child_count, member_count in rows
     ]
-
-
-def _child_counts(org_ids: list[int], viewer: User) -> dict[int, int]:
-    if not org_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Organization.parent_id, sa.func.count())
-        .where(
-            Organization.parent_id.in_(org_ids),
-            Organization.deleted_at.is_(None),
-            _visible_to(viewer),
-        )
-        .group_by(Organization.parent_id)
-    )
-    return dict(rows.all())
 
 
 def member_counts_for(org_ids: list[int]) -> dict[int, int]:
@@ -307,17 +282,16 @@ def member_counts_for(org_ids: list[int]) -> dict[int, int]:
 
 
 def search(tenant: Tenant, query: str, viewer: User) -> list[TreeNode]:
-    """Orgs whose name contains ``query`` (literally), each with its path; 5 queries."""
+    """Orgs whose name contains ``query`` (literally), each with its path; 3 queries."""
     pattern = f"%{escape_like(query.lower())}%"
-    orgs = list(
-        db.session.scalars(
-            _live(tenant)
-            .where(sa.func.lower(Organization.name).like(pattern, escape="\\"), _visible_to(viewer))
-            .order_by(Organization.name, Organization.id)
-            .limit(SEARCH_LIMIT)
-        )
-    )
-    return _nodes(orgs, viewer, with_paths=True)
+    rows = db.session.execute(
+        _live(tenant)
+        .add_columns(*_counts(viewer))
+        .where(sa.func.lower(Organization.name).like(pattern, escape="\\"), _visible_to(viewer))
+        .order_by(Organization.name, Organization.id)
+        .limit(SEARCH_LIMIT)
+    ).all()
+    return _nodes(rows, viewer, with_paths=True)
 
 
 def ancestors(org: Organization) -> list[Organization]:

@@ -65,6 +65,10 @@ class TenantCache:
         with self._lock:
             self._entries.pop(tenant_id, None)
 
+    def tenant_ids(self) -> set[int]:
+        with self._lock:
+            return set(self._entries)
+
 
 def _detached_copy(tenant: Tenant) -> Tenant:
     columns = so.class_mapper(Tenant).column_attrs
@@ -177,7 +181,7 @@ def _stamp_bulk_changes(state: so.ORMExecuteState) -> None:
     entity = state.bind_mapper.class_ if state.bind_mapper is not None else None
     if entity is Tenant and state.is_update:
         state.statement = state.statement.values(cache_stamp=new_cache_stamp())
-        forget(set(_cache()._entries))
+        forget(_cache().tenant_ids())
     elif entity in _CACHED_WITH_TENANT:
         raise RuntimeError(
             f"Change {entity.__name__} rows through the session (or give their tenant a new "
